@@ -1,0 +1,55 @@
+# sofpipe — make run: the main job on the bundled fixtures; make test: the tests.
+GO        ?= go
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -X main.version=$(VERSION)
+BIN       := bin/sofpipe
+RUN_DIR   ?= build/run
+export CGO_ENABLED := 1
+
+.PHONY: all build run test test-short test-integration fuzz bench fixtures vet fmt clean
+
+all: build
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sofpipe
+
+# A fresh workspace with the bundled fixtures in its inbox, one batch, then the verdicts.
+run: build
+	rm -rf $(RUN_DIR)
+	mkdir -p $(RUN_DIR)
+	cp -R fixtures/sof/inbox $(RUN_DIR)/inbox
+	$(BIN) run --workspace $(RUN_DIR)
+	@echo
+	@echo "Scale-up candidates:"
+	@$(BIN) query --workspace $(RUN_DIR) --max-width 110 \
+	  "SELECT project_id, band, score, reasons FROM scale_up_candidates"
+	@echo
+	@echo "Open the warehouse:  duckdb -readonly $(RUN_DIR)/warehouse/sof.duckdb"
+
+test:
+	$(GO) vet ./...
+	$(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+# Fuzz each target for FUZZTIME (default 30s); new corpus entries land in testdata/fuzz/.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test ./pipeline/csvscan -run '^$$' -fuzz '^FuzzChunker$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/csvscan -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzMoney$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzDate$$' -fuzztime $(FUZZTIME)
+
+# Regenerate the bundled fixtures (deterministic: the same bytes every time).
+fixtures:
+	$(GO) run ./fixtures/gen -out fixtures/sof
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w cmd pipeline sql fixtures
+
+clean:
+	rm -rf bin build

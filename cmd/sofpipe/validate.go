@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
+)
+
+// fileReport is validate's verdict on one file.
+type fileReport struct {
+	File         string          `json:"file"`
+	Dataset      string          `json:"dataset"`
+	Profile      string          `json:"profile,omitempty"`
+	Accepted     bool            `json:"accepted"`
+	Status       string          `json:"status"`
+	Reason       string          `json:"reason,omitempty"`
+	Message      string          `json:"message,omitempty"`
+	Encoding     string          `json:"encoding,omitempty"`
+	RowsRead     int64           `json:"rows_read"`
+	RowsAccepted int64           `json:"rows_accepted"`
+	RowsRejected int64           `json:"rows_rejected"`
+	Problems     []ingest.Reject `json:"problems"`
+}
+
+func validateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("validate", stderr)
+	var common commonFlags
+	common.register(fs)
+	dataset := fs.String("dataset", "", "dataset of every file (default: from the profile, else the file's folder name)")
+	profileName := fs.String("profile", "", "source profile from the config to read every file with")
+	format := fs.String("format", "text", "output format: text or json")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "usage: sofpipe validate [flags] FILE…")
+		return ExitUsage
+	}
+	if *format != "text" && *format != "json" {
+		fmt.Fprintf(stderr, "sofpipe validate: -format must be text or json, not %q\n", *format)
+		return ExitUsage
+	}
+	cfg, err := common.load()
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	var reports []fileReport
+	for _, file := range fs.Args() {
+		ds, profile, err := pickDataset(cfg, file, *dataset, *profileName)
+		if err != nil {
+			fmt.Fprintf(stderr, "sofpipe validate: %s: %v\n", file, err)
+			return ExitUsage
+		}
+		rep, err := validateFile(ctx, cfg, file, ds, profile)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		reports = append(reports, rep)
+	}
+	code := ExitOK
+	for _, r := range reports {
+		if !r.Accepted {
+			code = ExitInvalid
+		}
+	}
+	if *format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		enc.Encode(reports)
+		return code
+	}
+	for _, r := range reports {
+		printReport(stdout, r)
+	}
+	return code
+}
+
+func pickDataset(cfg config.Config, file, dataset, profileName string) (*contract.Dataset, *config.Profile, error) {
+	var profile *config.Profile
+	if profileName != "" {
+		for i := range cfg.Profiles {
+			if cfg.Profiles[i].Name == profileName {
+				profile = &cfg.Profiles[i]
+			}
+		}
+		if profile == nil {
+			return nil, nil, fmt.Errorf("no profile named %q in the config", profileName)
+		}
+	}
+	if profile == nil && dataset == "" {
+		slashed := filepath.ToSlash(file)
+		for i := range cfg.Profiles {
+			p := &cfg.Profiles[i]
+			// Patterns are relative to the inbox; a file checked elsewhere matches on its
+			// trailing path elements.
+			parts := strings.Split(slashed, "/")
+			for k := range parts {
+				if ok, _ := path.Match(p.Pattern, strings.Join(parts[k:], "/")); ok {
+					profile = p
+					break
+				}
+			}
+			if profile != nil {
+				break
+			}
+		}
+	}
+	switch {
+	case dataset != "":
+	case profile != nil:
+		dataset = profile.Dataset
+	default:
+		dataset = filepath.Base(filepath.Dir(file))
+	}
+	ds, ok := contract.Lookup(dataset)
+	if !ok {
+		return nil, nil, fmt.Errorf("cannot tell the dataset: give -dataset (one of %s)", strings.Join(contract.Names(), ", "))
+	}
+	return ds, profile, nil
+}
+
+func validateFile(ctx context.Context, cfg config.Config, file string, ds *contract.Dataset, profile *config.Profile) (fileReport, error) {
+	rep := fileReport{File: file, Dataset: ds.Name}
+	if profile != nil {
+		rep.Profile = profile.Name
+	}
+	sum, err := hashOf(file)
+	if err != nil {
+		return rep, err
+	}
+	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, SHA256: sum, Dataset: ds, Profile: profile}, ingest.Options{
+		Workers:         cfg.Ingest.Workers,
+		BatchRows:       cfg.Ingest.BatchRows,
+		ChunkBytes:      cfg.Ingest.ChunkBytes,
+		RejectRateLimit: cfg.Ingest.RejectRateLimit,
+		KeepRejects:     1 << 30,
+	})
+	if err != nil {
+		return rep, err
+	}
+	rep.Status, rep.Reason, rep.Message, rep.Encoding = string(res.Status), string(res.Reason), res.Message, res.Encoding
+	rep.RowsRead, rep.RowsAccepted, rep.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
+	rep.Problems = res.FirstRejects
+	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Line < rep.Problems[j].Line })
+	if rep.Problems == nil {
+		rep.Problems = []ingest.Reject{}
+	}
+	rep.Accepted = res.Status == ingest.StatusIngested && res.RowsRejected == 0
+	return rep, nil
+}
+
+func hashOf(file string) (string, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func printReport(w io.Writer, r fileReport) {
+	if r.Status == string(ingest.StatusRejected) {
+		fmt.Fprintf(w, "%s: %s: file rejected: %s\n", r.File, r.Reason, r.Message)
+		return
+	}
+	for _, p := range r.Problems {
+		if p.Reason == ingest.ReasonFileQuarantined {
+			continue
+		}
+		col := ""
+		if p.Column != "" {
+			col = p.Column + ":"
+		}
+		fmt.Fprintf(w, "%s:%d:%s %s: %s\n", r.File, p.Line, col, p.Reason, p.Message)
+	}
+	verdict := "accepted"
+	switch {
+	case r.Status == string(ingest.StatusQuarantined):
+		verdict = "would be quarantined: " + r.Message
+	case !r.Accepted:
+		verdict = fmt.Sprintf("accepted in part: %d rows would be rejected", r.RowsRejected)
+	}
+	fmt.Fprintf(w, "%s: %s (dataset %s, %d rows read, %d accepted, %d rejected)\n", r.File, verdict, r.Dataset, r.RowsRead, r.RowsAccepted, r.RowsRejected)
+}

@@ -1,0 +1,549 @@
+// Package batch runs one sofpipe batch end to end: it takes the workspace lock, reads every
+// file waiting in the inbox into the lake (keeping the original bytes and a ledger record of
+// each), builds and tests a new warehouse file, publishes it by rename, and exports the
+// marts. Each step is safe to interrupt: the lake only counts files the ledger has
+// committed, the warehouse is replaced only by a complete tested file, and a rerun picks up
+// where the crash left off.
+package batch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/export"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
+	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
+)
+
+// Run statuses.
+const (
+	StatusRunning      = "running"
+	StatusPublished    = "published"
+	StatusUnchanged    = "unchanged" // nothing new: the published warehouse still holds
+	StatusChecksFailed = "checks_failed"
+	StatusFailed       = "failed"
+	StatusAbandoned    = "abandoned" // a run that never finished (crash, kill -9)
+)
+
+// Options are the parts of a run that do not come from the config.
+type Options struct {
+	Version string
+	Logger  *slog.Logger
+	// Now returns the time; tests pin it. Defaults to time.Now.
+	Now func() time.Time
+	// ForceBuild rebuilds the warehouse even when nothing changed.
+	ForceBuild bool
+}
+
+// Outcome is what a run did and where its outputs are.
+type Outcome struct {
+	Run       ledger.Run
+	Warehouse string
+	Exports   []string
+	Checks    []warehouse.Check
+	Tables    map[string]int64
+}
+
+// Run executes one batch in the workspace cfg names.
+func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	ws, err := workspace.New(cfg.Workspace)
+	if err != nil {
+		return out, err
+	}
+	if err := ws.Init(); err != nil {
+		return out, err
+	}
+	lock, err := ws.Lock()
+	if err != nil {
+		return out, err
+	}
+	defer lock.Unlock()
+
+	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
+	runs, err := led.Runs()
+	if err != nil {
+		return out, err
+	}
+	if err := markAbandoned(led, runs); err != nil {
+		return out, err
+	}
+	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led}
+	b.run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, StartedAt: opt.Now().UTC(), Status: StatusRunning}
+	b.log = opt.Logger.With("batch", b.run.BatchID)
+	if err := led.SaveRun(b.run); err != nil {
+		return out, err
+	}
+	defer func() {
+		b.run.FinishedAt = opt.Now().UTC()
+		if err != nil && b.run.Status == StatusRunning {
+			b.run.Status = StatusFailed
+			b.run.Message = err.Error()
+		}
+		if serr := led.SaveRun(b.run); serr != nil && err == nil {
+			err = serr
+		}
+		out.Run = b.run
+	}()
+	if err := b.cleanLeftovers(); err != nil {
+		return out, err
+	}
+	start := time.Now()
+	if err := b.ingestInbox(ctx); err != nil {
+		return out, err
+	}
+	b.run.IngestSeconds = time.Since(start).Seconds()
+	return b.buildAndPublish(ctx)
+}
+
+type batch struct {
+	cfg config.Config
+	opt Options
+	ws  workspace.Workspace
+	led *ledger.Ledger
+	log *slog.Logger
+	run ledger.Run
+}
+
+// newBatchID is the UTC start time to the second, made unique against earlier runs; batch
+// ids sort by time.
+func newBatchID(now time.Time, runs []ledger.Run) string {
+	base := now.UTC().Format("20060102T150405Z")
+	id := base
+	taken := map[string]bool{}
+	for _, r := range runs {
+		taken[r.BatchID] = true
+	}
+	for n := 2; taken[id]; n++ {
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+	return id
+}
+
+func markAbandoned(led *ledger.Ledger, runs []ledger.Run) error {
+	for _, r := range runs {
+		if r.Status == StatusRunning {
+			r.Status = StatusAbandoned
+			r.Message = "the process stopped before the run finished; the next run picked up its work"
+			if err := led.SaveRun(r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// cleanLeftovers removes what a crashed run left half-done: staged lake files and partial
+// warehouse builds. Nothing there was ever published.
+func (b *batch) cleanLeftovers() error {
+	if err := os.RemoveAll(b.ws.Staging()); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(b.ws.Staging(), 0o755); err != nil {
+		return err
+	}
+	builds, _ := filepath.Glob(filepath.Join(b.ws.Warehouse(), ".build-*"))
+	for _, p := range builds {
+		os.Remove(p)
+	}
+	return nil
+}
+
+// inboxFile is a file found waiting in the inbox.
+type inboxFile struct {
+	path string // absolute
+	rel  string // relative to the inbox, with forward slashes
+}
+
+func (b *batch) listInbox() ([]inboxFile, error) {
+	var files []inboxFile
+	root := b.ws.Inbox()
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != root && (strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~")) {
+			// Hidden and editor files, and uploads in progress named .partial or similar.
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		files = append(files, inboxFile{path: p, rel: filepath.ToSlash(rel)})
+		return nil
+	})
+	// Arrival order within one batch is the sorted path, so a department's corrected file
+	// named after the original supersedes it even when both arrive the same night.
+	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
+	return files, err
+}
+
+// route finds a file's dataset and source profile: the first profile whose pattern matches,
+// else the dataset named by the file's first folder.
+func (b *batch) route(rel string) (*contract.Dataset, *config.Profile) {
+	for i := range b.cfg.Profiles {
+		p := &b.cfg.Profiles[i]
+		if ok, _ := path.Match(p.Pattern, rel); ok {
+			ds, _ := contract.Lookup(p.Dataset)
+			return ds, p
+		}
+	}
+	first, _, found := strings.Cut(rel, "/")
+	if !found {
+		return nil, nil
+	}
+	ds, ok := contract.Lookup(first)
+	if !ok {
+		return nil, nil
+	}
+	return ds, nil
+}
+
+func (b *batch) ingestInbox(ctx context.Context) error {
+	files, err := b.listInbox()
+	if err != nil {
+		return fmt.Errorf("batch: inbox: %w", err)
+	}
+	known, err := b.led.Files()
+	if err != nil {
+		return err
+	}
+	bySHA := map[string]ledger.File{}
+	var arrival int64
+	for _, f := range known {
+		bySHA[f.SHA256] = f
+		arrival = max(arrival, f.Arrival)
+	}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sha, size, err := hashFile(f.path)
+		if err != nil {
+			return fmt.Errorf("batch: %s: %w", f.rel, err)
+		}
+		delivery := ledger.Delivery{SHA256: sha, SourcePath: f.rel, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
+		if prev, ok := bySHA[sha]; ok {
+			b.log.Info("file already ingested: same bytes as an earlier delivery", "file", f.rel, "first_delivered_as", prev.SourcePath, "sha256", sha)
+			delivery.Status = "duplicate"
+			b.run.FilesDuplicate++
+		} else {
+			arrival++
+			rec, err := b.ingestOne(ctx, f, sha, size, arrival)
+			if err != nil {
+				return err
+			}
+			bySHA[sha] = rec
+			delivery.Status = rec.Status
+		}
+		b.run.Deliveries = append(b.run.Deliveries, delivery)
+		// The bytes are in the store and the ledger says what became of them: the inbox
+		// copy has done its job.
+		if err := os.Remove(f.path); err != nil {
+			return fmt.Errorf("batch: %w", err)
+		}
+	}
+	return nil
+}
+
+func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int64, arrival int64) (ledger.File, error) {
+	log := b.log.With("file", f.rel)
+	rec := ledger.File{SHA256: sha, SourcePath: f.rel, Arrival: arrival, BatchID: b.run.BatchID, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
+	store := b.ws.StorePath(sha)
+	if _, err := os.Stat(store); errors.Is(err, fs.ErrNotExist) {
+		if _, err := fsutil.CopyFileAtomic(f.path, store); err != nil {
+			return rec, fmt.Errorf("batch: keep original of %s: %w", f.rel, err)
+		}
+	}
+	ds, profile := b.route(f.rel)
+	if profile != nil {
+		rec.Profile = profile.Name
+	}
+	if ds == nil {
+		rec.Dataset = ""
+		rec.Status = string(ingest.StatusRejected)
+		rec.Reason = string(ingest.ReasonUnknownDataset)
+		rec.Message = fmt.Sprintf("no source profile matches %q and its folder names no dataset: put it under inbox/<dataset>/ (one of %s)", f.rel, strings.Join(contract.Names(), ", "))
+		b.run.FilesRejected++
+		log.Warn("file rejected", "reason", rec.Reason)
+		return rec, b.led.Commit(rec)
+	}
+	rec.Dataset = ds.Name
+	stage := filepath.Join(b.ws.Staging(), b.run.BatchID)
+	res, err := ingest.File(ctx, ingest.Input{Path: store, Source: f.rel, SHA256: sha, Dataset: ds, Profile: profile}, ingest.Options{
+		BatchID:         b.run.BatchID,
+		StageDir:        stage,
+		Workers:         b.cfg.Ingest.Workers,
+		BatchRows:       b.cfg.Ingest.BatchRows,
+		ChunkBytes:      b.cfg.Ingest.ChunkBytes,
+		RejectRateLimit: b.cfg.Ingest.RejectRateLimit,
+		Logger:          b.log,
+	})
+	if err != nil {
+		return rec, err
+	}
+	rec.Encoding = res.Encoding
+	rec.RowsRead, rec.RowsAccepted, rec.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
+	rec.Status, rec.Reason, rec.Message = string(res.Status), string(res.Reason), res.Message
+	rec.IgnoredColumns = res.IgnoredColumns
+	if len(res.RejectsByReason) > 0 {
+		rec.RejectsByReason = map[string]int64{}
+		for r, n := range res.RejectsByReason {
+			rec.RejectsByReason[string(r)] = n
+		}
+	}
+	// Publish the staged files into the lake, then commit: until the commit record exists,
+	// the lake's readers ignore these files, and a rerun after a crash rewrites them.
+	for _, rel := range res.Outputs {
+		if err := moveIntoLake(stage, b.ws.Lake(), rel); err != nil {
+			return rec, err
+		}
+	}
+	rec.Outputs = res.Outputs
+	if res.RejectsFile != "" {
+		if err := moveIntoLake(stage, b.ws.Lake(), res.RejectsFile); err != nil {
+			return rec, err
+		}
+		rec.RejectsFile = res.RejectsFile
+	}
+	if err := b.led.Commit(rec); err != nil {
+		return rec, err
+	}
+	b.run.RowsRead += res.RowsRead
+	b.run.RowsAccepted += res.RowsAccepted
+	b.run.RowsRejected += res.RowsRejected
+	switch res.Status {
+	case ingest.StatusIngested:
+		b.run.FilesNew++
+	case ingest.StatusRejected:
+		b.run.FilesRejected++
+	case ingest.StatusQuarantined:
+		b.run.FilesQuarantined++
+	}
+	// A clean file is routine; a file with problems is what an operator must see.
+	level := slog.LevelDebug
+	if res.Status != ingest.StatusIngested || res.RowsRejected > 0 {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "file read", "dataset", ds.Name, "status", res.Status, "rows_read", res.RowsRead, "accepted", res.RowsAccepted, "rejected", res.RowsRejected, "reasons", ingest.SummarizeReasons(res.RejectsByReason), "message", res.Message)
+	return rec, nil
+}
+
+func moveIntoLake(stage, lake, rel string) error {
+	dst := filepath.Join(lake, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return fsutil.RenameDurable(filepath.Join(stage, filepath.FromSlash(rel)), dst)
+}
+
+func hashFile(p string) (string, int64, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// published is what state/published.json and state/exported.json remember.
+type published struct {
+	BatchID     string    `json:"batch_id"`
+	Fingerprint string    `json:"fingerprint"`
+	At          time.Time `json:"at"`
+}
+
+func readState(p string) (published, error) {
+	var s published
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+func writeState(p string, s published) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(p, append(b, '\n'), 0o644)
+}
+
+// fingerprint identifies everything a warehouse build depends on: the program version, the
+// SQL, the mart constants and the committed files. Equal fingerprints mean an equal build.
+func fingerprint(version string, marts config.Marts, files []ledger.File) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "version %s\n", version)
+	digest, err := sqlmodels.Digest()
+	if err != nil {
+		return "", err
+	}
+	for _, s := range digest {
+		fmt.Fprintf(h, "%d:%s\n", len(s), s)
+	}
+	m, err := json.Marshal(marts)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "marts %s\n", m)
+	for _, f := range files {
+		fmt.Fprintf(h, "file %s %d %s %s\n", f.SHA256, f.Arrival, f.Status, strings.Join(f.Outputs, ","))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
+	out := Outcome{Warehouse: b.ws.WarehouseFile()}
+	files, err := b.led.Files()
+	if err != nil {
+		return out, err
+	}
+	fp, err := fingerprint(b.opt.Version, b.cfg.Marts, files)
+	if err != nil {
+		return out, err
+	}
+	b.run.Fingerprint = fp
+	pubState := filepath.Join(b.ws.State(), "published.json")
+	pub, err := readState(pubState)
+	if err != nil {
+		return out, fmt.Errorf("batch: %s: %w", pubState, err)
+	}
+	_, statErr := os.Stat(b.ws.WarehouseFile())
+	if pub.Fingerprint == fp && statErr == nil && !b.opt.ForceBuild {
+		b.log.Info("nothing new since the last published warehouse: not rebuilt", "published_batch", pub.BatchID)
+		b.run.Status = StatusUnchanged
+		b.run.Warehouse = b.ws.WarehouseFile()
+	} else {
+		start := time.Now()
+		if err := b.build(ctx, files, pub.BatchID, &out); err != nil {
+			return out, err
+		}
+		b.run.WarehouseSeconds = time.Since(start).Seconds()
+		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: b.opt.Now().UTC()}); err != nil {
+			return out, err
+		}
+		b.run.Status = StatusPublished
+		b.run.Warehouse = b.ws.WarehouseFile()
+	}
+	start := time.Now()
+	exported, err := b.exportIfStale(ctx, fp)
+	if err != nil {
+		return out, err
+	}
+	b.run.ExportSeconds = time.Since(start).Seconds()
+	out.Exports = exported
+	return out, nil
+}
+
+func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch string, out *Outcome) error {
+	runs, err := b.led.Runs()
+	if err != nil {
+		return err
+	}
+	// The warehouse's _runs shows this run as it will stand once published.
+	current := b.run
+	current.Status = StatusPublished
+	for i := range runs {
+		if runs[i].BatchID == current.BatchID {
+			runs[i] = current
+		}
+	}
+	buildPath := filepath.Join(b.ws.Warehouse(), ".build-"+b.run.BatchID+".duckdb")
+	res, err := warehouse.Build(ctx, warehouse.Input{
+		Path:    buildPath,
+		LakeDir: b.ws.Lake(),
+		Files:   files,
+		Runs:    runs,
+		Marts:   b.cfg.Marts,
+		Logger:  b.log,
+	})
+	out.Checks, out.Tables = res.Checks, res.Tables
+	for _, c := range res.Checks {
+		if c.Failed() {
+			if c.Severity == sqlmodels.SeverityError {
+				b.run.ChecksFailed++
+			} else {
+				b.run.ChecksWarned++
+			}
+		}
+	}
+	var ce *warehouse.ChecksError
+	if errors.As(err, &ce) {
+		failed := filepath.Join(b.ws.Warehouse(), "failed-"+b.run.BatchID+".duckdb")
+		os.Rename(buildPath, failed)
+		b.run.Status = StatusChecksFailed
+		b.run.Message = fmt.Sprintf("%v; the last published warehouse is unchanged; the failed build is kept at %s", err, failed)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return warehouse.Publish(buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), previousBatch, b.cfg.KeepWarehouses)
+}
+
+func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) {
+	state := filepath.Join(b.ws.State(), "exported.json")
+	key := fmt.Sprintf("%s suppress_below=%d", fp, b.cfg.Export.SuppressBelow)
+	prev, err := readState(state)
+	if err != nil {
+		return nil, err
+	}
+	tables := export.Tables(export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
+	var paths []string
+	complete := true
+	for _, t := range tables {
+		for _, ext := range []string{"parquet", "csv"} {
+			p := filepath.Join(b.ws.Exports(), t.Name+"."+ext)
+			paths = append(paths, p)
+			if _, err := os.Stat(p); err != nil {
+				complete = false
+			}
+		}
+	}
+	if prev.Fingerprint == key && complete && !b.opt.ForceBuild {
+		return paths, nil
+	}
+	written, err := export.Run(ctx, b.ws.WarehouseFile(), b.ws.Exports(), export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
+	if err != nil {
+		return written, err
+	}
+	return written, writeState(state, published{BatchID: b.run.BatchID, Fingerprint: key, At: b.opt.Now().UTC()})
+}

@@ -1,0 +1,54 @@
+package coerce
+
+// IsNull reports whether a field means "no value": after trimming spaces it is empty, or
+// one of N/A, NA, - or null in any case. Every parser here checks it first and reports
+// null rather than an error, so a department's placeholder never becomes a reject.
+func IsNull(b []byte) bool {
+	return isNullTrimmed(trim(b))
+}
+
+func isNullTrimmed(b []byte) bool {
+	switch len(b) {
+	case 0:
+		return true
+	case 1:
+		return b[0] == '-'
+	case 2:
+		return b[0]|0x20 == 'n' && b[1]|0x20 == 'a'
+	case 3:
+		return b[0]|0x20 == 'n' && b[1] == '/' && b[2]|0x20 == 'a'
+	case 4:
+		return b[0]|0x20 == 'n' && b[1]|0x20 == 'u' && b[2]|0x20 == 'l' && b[3]|0x20 == 'l'
+	}
+	return false
+}
+
+// trim removes ASCII white space and no-break spaces (U+00A0, which spreadsheets put
+// around numbers and which arrives as byte 0xA0 in Windows-1252 files) from both ends.
+func trim(b []byte) []byte {
+	for len(b) > 0 {
+		if isSpace(b[0]) {
+			b = b[1:]
+		} else if len(b) >= 2 && b[0] == 0xC2 && b[1] == 0xA0 {
+			b = b[2:]
+		} else {
+			break
+		}
+	}
+	for len(b) > 0 {
+		if isSpace(b[len(b)-1]) {
+			b = b[:len(b)-1]
+		} else if len(b) >= 2 && b[len(b)-2] == 0xC2 && b[len(b)-1] == 0xA0 {
+			b = b[:len(b)-2]
+		} else {
+			break
+		}
+	}
+	return b
+}
+
+func isSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f'
+}
+
+func isDigit(c byte) bool { return c-'0' <= 9 }

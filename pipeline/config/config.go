@@ -1,0 +1,333 @@
+// Package config is sofpipe's configuration as data: the Config struct, its defaults, its
+// validation and loading from a JSON file. Every constant of the marts lives here with the
+// default DESIGN.md gives it, so a reviewer can see and override each one.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+)
+
+// Defaults that are not mart constants.
+const (
+	DefaultWorkspace       = "workspace"
+	DefaultKeepWarehouses  = 7
+	DefaultBatchRows       = 65536
+	DefaultChunkBytes      = 4 << 20
+	DefaultRejectRateLimit = 0.5
+)
+
+// Config is everything a batch needs to know besides its inputs.
+type Config struct {
+	// Workspace is the folder that holds inbox/, lake/, warehouse/, exports/ and state/.
+	Workspace string `json:"workspace"`
+	// KeepWarehouses is how many previously published warehouse files are kept for rollback.
+	KeepWarehouses int `json:"keep_warehouses"`
+
+	Ingest   Ingest    `json:"ingest"`
+	Marts    Marts     `json:"marts"`
+	Export   Export    `json:"export"`
+	Profiles []Profile `json:"profiles"`
+}
+
+// Ingest tunes the CSV to Parquet stage.
+type Ingest struct {
+	// Workers is how many goroutines parse and encode in parallel; 0 means one per CPU.
+	Workers int `json:"workers"`
+	// BatchRows is the number of rows per Arrow record batch and so per Parquet row group.
+	BatchRows int `json:"batch_rows"`
+	// ChunkBytes is how much CSV text one worker parses at a time.
+	ChunkBytes int `json:"chunk_bytes"`
+	// RejectRateLimit quarantines a whole file when more than this share of its rows is
+	// rejected: a file that bad is more likely the wrong layout than a few bad lines.
+	RejectRateLimit float64 `json:"reject_rate_limit"`
+}
+
+// Marts holds every constant of the scale_up_candidates and lessons_learned formulas.
+// The JSON names are also the column names of the warehouse's _params table.
+type Marts struct {
+	BaseYear string  `json:"base_year"`
+	Discount float64 `json:"discount_rate"`
+	// AsOfFinancialYear and AsOfPeriod pin the as-of month; empty and 0 mean the latest
+	// (financial_year, period) present in spend.
+	AsOfFinancialYear string `json:"as_of_financial_year"`
+	AsOfPeriod        int    `json:"as_of_period"`
+
+	WeightEvidence    float64 `json:"weight_evidence"`
+	WeightValue       float64 `json:"weight_value"`
+	WeightAttainment  float64 `json:"weight_attainment"`
+	WeightConsistency float64 `json:"weight_consistency"`
+	WeightDelivery    float64 `json:"weight_delivery"`
+	WeightJoinup      float64 `json:"weight_joinup"`
+
+	// SMSScores[i] is the evidence score of a best qualifying result at SMS level i+1.
+	SMSScores []float64 `json:"sms_scores"`
+	// VFMThresholds are the bcr lower bounds of value-for-money bands 2..5; VFMScores the
+	// score of each band, from "below the first threshold" up.
+	VFMThresholds []float64 `json:"vfm_thresholds"`
+	VFMScores     []float64 `json:"vfm_scores"`
+
+	AttainmentCap             float64 `json:"attainment_cap"`
+	ConsistencyThreshold      float64 `json:"consistency_threshold"`
+	VarianceTolerance         float64 `json:"variance_tolerance"`
+	VarianceSlope             float64 `json:"variance_slope"`
+	JoinupMaxExtraDepartments int     `json:"joinup_max_extra_departments"`
+	ReturnsRedBelow           float64 `json:"returns_red_below"`
+
+	GateMinSMS     int     `json:"gate_min_sms"`
+	GateMinBCR     float64 `json:"gate_min_bcr"`
+	BandScaleUpMin float64 `json:"band_scale_up_min"`
+	BandExtendMin  float64 `json:"band_extend_min"`
+}
+
+// Export configures the summary files under exports/.
+type Export struct {
+	// SuppressBelow drops lessons_learned rows that describe fewer than this many projects
+	// (statistical disclosure control); 0 turns suppression off.
+	SuppressBelow int `json:"suppress_below"`
+}
+
+// Profile maps one source's own layout onto a dataset's canonical columns.
+type Profile struct {
+	Name string `json:"name"`
+	// Dataset is the canonical dataset the source's files belong to.
+	Dataset string `json:"dataset"`
+	// Pattern is a path.Match pattern on the file's path relative to the inbox, for example
+	// "moj/*.csv". A file matching no profile takes its dataset from its first folder.
+	Pattern string `json:"pattern"`
+	// Encoding is "auto" (default), "utf-8", "utf-16" or "windows-1252".
+	Encoding string `json:"encoding"`
+	// Delimiter is one character; default ",".
+	Delimiter string `json:"delimiter"`
+	// DateFormat is a Go time layout used strictly for every date column; empty means the
+	// UK forms sofpipe recognises on its own.
+	DateFormat string `json:"date_format"`
+	// HeaderAliases maps a source header (matched ignoring case, spaces and punctuation) to
+	// a canonical column name.
+	HeaderAliases map[string]string `json:"header_aliases"`
+	// Constants gives canonical columns a fixed value for every row of the file.
+	Constants map[string]string `json:"constants"`
+}
+
+// DefaultMarts returns the constants DESIGN.md gives, from HM Treasury's Green Book
+// (3.5% discounting, real terms by GDP deflators), the Maryland Scientific Methods Scale
+// and DfT value-for-money bands.
+func DefaultMarts() Marts {
+	return Marts{
+		BaseYear:                  "2023-24",
+		Discount:                  0.035,
+		WeightEvidence:            0.30,
+		WeightValue:               0.25,
+		WeightAttainment:          0.20,
+		WeightConsistency:         0.10,
+		WeightDelivery:            0.10,
+		WeightJoinup:              0.05,
+		SMSScores:                 []float64{0, 25, 60, 85, 100},
+		VFMThresholds:             []float64{1, 1.5, 2, 4},
+		VFMScores:                 []float64{0, 25, 50, 80, 100},
+		AttainmentCap:             1.5,
+		ConsistencyThreshold:      0.8,
+		VarianceTolerance:         0.10,
+		VarianceSlope:             0.50,
+		JoinupMaxExtraDepartments: 4,
+		ReturnsRedBelow:           0.75,
+		GateMinSMS:                3,
+		GateMinBCR:                1.0,
+		BandScaleUpMin:            70,
+		BandExtendMin:             50,
+	}
+}
+
+// DefaultConfig returns a configuration that runs as DESIGN.md describes.
+func DefaultConfig() Config {
+	return Config{
+		Workspace:      DefaultWorkspace,
+		KeepWarehouses: DefaultKeepWarehouses,
+		Ingest: Ingest{
+			BatchRows:       DefaultBatchRows,
+			ChunkBytes:      DefaultChunkBytes,
+			RejectRateLimit: DefaultRejectRateLimit,
+		},
+		Marts: DefaultMarts(),
+	}
+}
+
+// Load reads a JSON config file over the defaults: fields the file leaves out keep their
+// default. Unknown fields are an error, so a misspelt constant cannot be silently ignored.
+func Load(path string) (Config, error) {
+	cfg := DefaultConfig()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("config: %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config: %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+var financialYearPattern = regexp.MustCompile(`^(\d{4})-(\d{2})$`)
+
+// ValidFinancialYear reports whether fy is written like "2023-24" with consecutive years.
+func ValidFinancialYear(fy string) bool {
+	m := financialYearPattern.FindStringSubmatch(fy)
+	if m == nil {
+		return false
+	}
+	var start, end int
+	fmt.Sscanf(m[1], "%d", &start)
+	fmt.Sscanf(m[2], "%d", &end)
+	return (start+1)%100 == end
+}
+
+// Validate checks every field and names the first one that is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if strings.TrimSpace(c.Workspace) == "" {
+		bad("workspace", "must not be empty")
+	}
+	if c.KeepWarehouses < 0 {
+		bad("keep_warehouses", "must be 0 or more, got %d", c.KeepWarehouses)
+	}
+	if c.Ingest.Workers < 0 {
+		bad("ingest.workers", "must be 0 (one per CPU) or more, got %d", c.Ingest.Workers)
+	}
+	if c.Ingest.BatchRows < 1 {
+		bad("ingest.batch_rows", "must be at least 1, got %d", c.Ingest.BatchRows)
+	}
+	if c.Ingest.ChunkBytes < 1024 {
+		bad("ingest.chunk_bytes", "must be at least 1024, got %d", c.Ingest.ChunkBytes)
+	}
+	if c.Ingest.RejectRateLimit <= 0 || c.Ingest.RejectRateLimit > 1 {
+		bad("ingest.reject_rate_limit", "must be in (0, 1], got %g", c.Ingest.RejectRateLimit)
+	}
+	m := &c.Marts
+	if !ValidFinancialYear(m.BaseYear) {
+		bad("marts.base_year", "must look like 2023-24, got %q", m.BaseYear)
+	}
+	if m.Discount < 0 || m.Discount >= 1 {
+		bad("marts.discount_rate", "must be in [0, 1), got %g", m.Discount)
+	}
+	if (m.AsOfFinancialYear == "") != (m.AsOfPeriod == 0) {
+		bad("marts.as_of_financial_year", "as_of_financial_year and as_of_period go together")
+	} else if m.AsOfFinancialYear != "" {
+		if !ValidFinancialYear(m.AsOfFinancialYear) {
+			bad("marts.as_of_financial_year", "must look like 2023-24, got %q", m.AsOfFinancialYear)
+		}
+		if m.AsOfPeriod < 1 || m.AsOfPeriod > 12 {
+			bad("marts.as_of_period", "must be 1-12, got %d", m.AsOfPeriod)
+		}
+	}
+	weights := []struct {
+		name string
+		v    float64
+	}{
+		{"weight_evidence", m.WeightEvidence}, {"weight_value", m.WeightValue},
+		{"weight_attainment", m.WeightAttainment}, {"weight_consistency", m.WeightConsistency},
+		{"weight_delivery", m.WeightDelivery}, {"weight_joinup", m.WeightJoinup},
+	}
+	sum := 0.0
+	for _, w := range weights {
+		if w.v < 0 {
+			bad("marts."+w.name, "must not be negative, got %g", w.v)
+		}
+		sum += w.v
+	}
+	if sum < 0.999 || sum > 1.001 {
+		bad("marts.weight_*", "weights must add up to 1, they add up to %g", sum)
+	}
+	if len(m.SMSScores) != 5 {
+		bad("marts.sms_scores", "needs one score per SMS level 1-5, got %d", len(m.SMSScores))
+	}
+	if len(m.VFMThresholds) != 4 || len(m.VFMScores) != 5 {
+		bad("marts.vfm_thresholds", "needs 4 thresholds and 5 vfm_scores, got %d and %d", len(m.VFMThresholds), len(m.VFMScores))
+	} else {
+		for i := 1; i < len(m.VFMThresholds); i++ {
+			if m.VFMThresholds[i] <= m.VFMThresholds[i-1] {
+				bad("marts.vfm_thresholds", "must increase, got %v", m.VFMThresholds)
+				break
+			}
+		}
+	}
+	if m.AttainmentCap < 1 {
+		bad("marts.attainment_cap", "must be at least 1, got %g", m.AttainmentCap)
+	}
+	if m.ConsistencyThreshold <= 0 || m.ConsistencyThreshold > m.AttainmentCap {
+		bad("marts.consistency_threshold", "must be in (0, attainment_cap], got %g", m.ConsistencyThreshold)
+	}
+	if m.VarianceTolerance < 0 || m.VarianceSlope <= 0 {
+		bad("marts.variance_slope", "variance_tolerance must be ≥ 0 and variance_slope > 0")
+	}
+	if m.JoinupMaxExtraDepartments < 1 {
+		bad("marts.joinup_max_extra_departments", "must be at least 1, got %d", m.JoinupMaxExtraDepartments)
+	}
+	if m.ReturnsRedBelow < 0 || m.ReturnsRedBelow > 1 {
+		bad("marts.returns_red_below", "must be in [0, 1], got %g", m.ReturnsRedBelow)
+	}
+	if m.GateMinSMS < 1 || m.GateMinSMS > 5 {
+		bad("marts.gate_min_sms", "must be 1-5, got %d", m.GateMinSMS)
+	}
+	if m.BandExtendMin > m.BandScaleUpMin {
+		bad("marts.band_extend_min", "must not exceed band_scale_up_min")
+	}
+	if c.Export.SuppressBelow < 0 {
+		bad("export.suppress_below", "must be 0 (off) or more, got %d", c.Export.SuppressBelow)
+	}
+	for i := range c.Profiles {
+		if err := c.Profiles[i].validate(); err != nil {
+			errs = append(errs, fmt.Errorf("profiles[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (p *Profile) validate() error {
+	if p.Name == "" {
+		return errors.New("name: must not be empty")
+	}
+	ds, ok := contract.Lookup(p.Dataset)
+	if !ok {
+		return fmt.Errorf("%s: dataset: unknown dataset %q (one of %s)", p.Name, p.Dataset, strings.Join(contract.Names(), ", "))
+	}
+	if p.Pattern == "" {
+		return fmt.Errorf("%s: pattern: must not be empty", p.Name)
+	}
+	if _, err := filepath.Match(p.Pattern, ""); err != nil {
+		return fmt.Errorf("%s: pattern: %w", p.Name, err)
+	}
+	switch strings.ToLower(p.Encoding) {
+	case "", "auto", "utf-8", "utf8", "utf-16", "utf16", "windows-1252", "cp1252":
+	default:
+		return fmt.Errorf("%s: encoding: %q is not auto, utf-8, utf-16 or windows-1252", p.Name, p.Encoding)
+	}
+	if p.Delimiter != "" && len(p.Delimiter) != 1 {
+		return fmt.Errorf("%s: delimiter: must be one character, got %q", p.Name, p.Delimiter)
+	}
+	for alias, col := range p.HeaderAliases {
+		if col != "" && ds.Column(col) < 0 {
+			return fmt.Errorf("%s: header_aliases[%q]: %q is not a column of %s", p.Name, alias, col, p.Dataset)
+		}
+	}
+	for col := range p.Constants {
+		if ds.Column(col) < 0 {
+			return fmt.Errorf("%s: constants[%q]: not a column of %s", p.Name, col, p.Dataset)
+		}
+	}
+	return nil
+}

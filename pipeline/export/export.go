@@ -1,0 +1,78 @@
+// Package export writes the summary files downstream users take: the marts as Parquet, with
+// CSV twins for spreadsheet users, read from the published warehouse file. Files appear by
+// rename only, so a reader never sees half a file.
+package export
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
+)
+
+// Options choose what is exported.
+type Options struct {
+	// SuppressBelow drops lessons_learned rows describing fewer projects than this (0: off).
+	SuppressBelow int
+}
+
+// Table is one exported mart and the query that selects its rows.
+type Table struct {
+	Name  string
+	Query string
+}
+
+// Tables returns the marts to export under the options.
+func Tables(opt Options) []Table {
+	lessons := "SELECT * FROM lessons_learned"
+	if opt.SuppressBelow > 0 {
+		lessons = fmt.Sprintf("SELECT * FROM lessons_learned WHERE coalesce(projects, projects_reporting) >= %d", opt.SuppressBelow)
+	}
+	return []Table{
+		{Name: "scale_up_candidates", Query: "SELECT * FROM scale_up_candidates"},
+		{Name: "lessons_learned", Query: lessons},
+	}
+}
+
+// Run writes every table of Tables(opt) from the warehouse file into dir as .parquet and
+// .csv, and returns the paths written.
+func Run(ctx context.Context, warehousePath, dir string, opt Options) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	db, err := warehouse.Open(warehousePath, true)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	var written []string
+	for _, t := range Tables(opt) {
+		for _, format := range []struct{ ext, options string }{
+			{"parquet", "FORMAT parquet, COMPRESSION zstd"},
+			{"csv", "FORMAT csv, HEADER true"},
+		} {
+			final := filepath.Join(dir, t.Name+"."+format.ext)
+			tmp := filepath.Join(dir, "."+t.Name+".tmp."+format.ext)
+			q := fmt.Sprintf("COPY (%s) TO '%s' (%s)", t.Query, strings.ReplaceAll(tmp, "'", "''"), format.options)
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				os.Remove(tmp)
+				return written, fmt.Errorf("export: %s.%s: %w", t.Name, format.ext, err)
+			}
+			if err := fsutil.SyncFile(tmp); err != nil {
+				os.Remove(tmp)
+				return written, fmt.Errorf("export: %w", err)
+			}
+			if err := fsutil.RenameDurable(tmp, final); err != nil {
+				os.Remove(tmp)
+				return written, fmt.Errorf("export: %w", err)
+			}
+			written = append(written, final)
+		}
+	}
+	return written, nil
+}

@@ -1,0 +1,146 @@
+// Package fsutil holds the few file-system moves that make sofpipe crash-safe: files appear
+// by rename only (write a temporary, sync it, rename it, sync the folder), and a workspace is
+// owned by one process at a time.
+package fsutil
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"syscall"
+)
+
+// WriteFileAtomic writes data to path so that a reader sees either the old file or the
+// whole new one, never a part.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	return CreateAtomic(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// CreateAtomic calls write with a temporary file beside path and, when write succeeds,
+// syncs it and renames it over path. On any error the temporary file is removed.
+func CreateAtomic(path string, perm os.FileMode, write func(w io.Writer) error) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if err = write(f); err != nil {
+		return err
+	}
+	if err = f.Chmod(perm); err != nil {
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	return RenameDurable(tmp, path)
+}
+
+// RenameDurable renames from to to and syncs both folders, so the rename survives a crash.
+func RenameDurable(from, to string) error {
+	if err := os.Rename(from, to); err != nil {
+		return err
+	}
+	if err := SyncDir(filepath.Dir(to)); err != nil {
+		return err
+	}
+	if filepath.Dir(from) != filepath.Dir(to) {
+		return SyncDir(filepath.Dir(from))
+	}
+	return nil
+}
+
+// SyncFile flushes a file's contents to stable storage.
+func SyncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
+}
+
+// SyncDir flushes a folder's entries, making renames and creations in it durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) {
+		return err
+	}
+	return nil
+}
+
+// ErrLocked means another process owns the workspace.
+var ErrLocked = errors.New("workspace is in use by another sofpipe process")
+
+// Lock is an exclusive advisory lock on a file, released by Unlock or by the process
+// ending (so a crashed batch never leaves a stale lock behind).
+type Lock struct{ f *os.File }
+
+// TryLock takes the lock at path without waiting; it returns an error wrapping ErrLocked
+// when another process holds it.
+func TryLock(path string) (*Lock, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("%w (lock %s)", ErrLocked, path)
+		}
+		return nil, err
+	}
+	return &Lock{f: f}, nil
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() error {
+	if l == nil || l.f == nil {
+		return nil
+	}
+	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	err := l.f.Close()
+	l.f = nil
+	return err
+}
+
+// CopyFileAtomic copies src to dst by CreateAtomic, returning the bytes copied.
+func CopyFileAtomic(src, dst string) (int64, error) {
+	in, err := os.Open(src)
+	if err != nil {
+		return 0, err
+	}
+	defer in.Close()
+	var n int64
+	err = CreateAtomic(dst, 0o444, func(w io.Writer) error {
+		var err error
+		n, err = io.Copy(w, in)
+		return err
+	})
+	return n, err
+}

@@ -1,0 +1,194 @@
+package ingest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/coerce"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+)
+
+// cell is one typed value of a row, ready to append to an Arrow builder.
+type cell struct {
+	null bool
+	i    int64   // Int, Money (pence), Date (days since 1970-01-01)
+	f    float64 // Float
+	s    []byte  // String, Enum, FinancialYear; aliases the CSV buffer or a canonical spelling
+}
+
+// rowError is why one row was rejected.
+type rowError struct {
+	Reason  Reason
+	Column  string
+	Message string
+}
+
+// rowParser turns a record's fields into typed cells per the contract. One per worker: it
+// reuses its buffers, so nothing is allocated for a good row.
+type rowParser struct {
+	l     *layout
+	cells []cell
+	// fy holds derived financial years ("2023-24") so cells can point at them.
+	fyBuf []byte
+	// canonical spellings of each Enum column's allowed values.
+	allowed [][][]byte
+	// column indexes used by the row rules.
+	idx struct{ fy, period, payment, start, end int }
+}
+
+func newRowParser(l *layout) *rowParser {
+	ds := l.dataset
+	p := &rowParser{l: l, cells: make([]cell, len(ds.Columns)), allowed: make([][][]byte, len(ds.Columns))}
+	for c, col := range ds.Columns {
+		for _, a := range col.Allowed {
+			p.allowed[c] = append(p.allowed[c], []byte(a))
+		}
+	}
+	p.idx.fy, p.idx.period, p.idx.payment = ds.Column("financial_year"), ds.Column("period"), ds.Column("payment_date")
+	p.idx.start, p.idx.end = ds.Column("start_date"), ds.Column("end_date")
+	return p
+}
+
+// parse fills p.cells from fields, or says why the row is rejected.
+func (p *rowParser) parse(fields [][]byte) *rowError {
+	l := p.l
+	p.fyBuf = p.fyBuf[:0]
+	if len(fields) < l.headerFields {
+		return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d", len(fields), l.headerFields)}
+	}
+	for i := l.headerFields; i < len(fields); i++ {
+		if len(bytes.TrimSpace(fields[i])) != 0 {
+			return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d (field %d holds %q)", len(fields), l.headerFields, i+1, clip(fields[i]))}
+		}
+	}
+	ds := l.dataset
+	for c := range ds.Columns {
+		var raw []byte
+		switch {
+		case l.fieldOf[c] >= 0:
+			raw = fields[l.fieldOf[c]]
+		case l.hasConstant[c]:
+			raw = l.constant[c]
+		}
+		if err := p.coerce(c, raw); err != nil {
+			return err
+		}
+	}
+	return p.rules()
+}
+
+func (p *rowParser) coerce(c int, raw []byte) *rowError {
+	col := &p.l.dataset.Columns[c]
+	v := bytes.TrimSpace(raw)
+	out := &p.cells[c]
+	*out = cell{}
+	if coerce.IsNull(v) {
+		out.null = true
+		if col.Required && !col.Derived {
+			return &rowError{ReasonMissingRequired, col.Name, fmt.Sprintf("%s is required but is empty", col.Name)}
+		}
+		return nil
+	}
+	var err error
+	switch col.Type {
+	case contract.String:
+		out.s = v
+	case contract.Enum:
+		for _, a := range p.allowed[c] {
+			if bytes.EqualFold(v, a) {
+				out.s = a
+				return nil
+			}
+		}
+		return &rowError{ReasonNotAllowed, col.Name, fmt.Sprintf("%s %q is not one of %s", col.Name, clip(v), strings.Join(col.Allowed, ", "))}
+	case contract.Int:
+		var null bool
+		out.i, null, err = coerce.Int(v)
+		out.null = null
+		if err == nil && !null && (out.i < col.Min || out.i > col.Max) {
+			return &rowError{ReasonOutOfRange, col.Name, fmt.Sprintf("%s %d is outside %d-%d", col.Name, out.i, col.Min, col.Max)}
+		}
+	case contract.Float:
+		out.f, out.null, err = coerce.Float(v)
+	case contract.Money:
+		out.i, out.null, err = coerce.Money(v)
+	case contract.Date:
+		var d int32
+		d, out.null, err = coerce.Date(v, p.l.dateLayout)
+		out.i = int64(d)
+	case contract.FinancialYear:
+		var fy string
+		fy, err = coerce.FinancialYear(v)
+		if err == nil {
+			out.s = p.keepFY(fy)
+		}
+	}
+	if err != nil {
+		var ce *coerce.Error
+		if errors.As(err, &ce) {
+			return &rowError{Reason(ce.Code), col.Name, col.Name + ": " + ce.Error()}
+		}
+		return &rowError{ReasonBadNumber, col.Name, col.Name + ": " + err.Error()}
+	}
+	return nil
+}
+
+// keepFY stores a financial year string in the parser's buffer so a cell can point at it
+// until the next row; financial years are few, so the buffer is reset per row.
+func (p *rowParser) keepFY(fy string) []byte {
+	if len(p.fyBuf)+len(fy) > cap(p.fyBuf) {
+		p.fyBuf = make([]byte, 0, 64)
+	}
+	start := len(p.fyBuf)
+	p.fyBuf = append(p.fyBuf, fy...)
+	return p.fyBuf[start:len(p.fyBuf):len(p.fyBuf)]
+}
+
+// rules applies the contract's cross-column rules and derivations.
+func (p *rowParser) rules() *rowError {
+	cells := p.cells
+	switch p.l.dataset.Name {
+	case contract.Spend:
+		fy, period, pay := &cells[p.idx.fy], &cells[p.idx.period], &cells[p.idx.payment]
+		if !pay.null {
+			dfy, dp := coerce.FinancialYearOf(int32(pay.i))
+			switch {
+			case fy.null && period.null:
+				fy.null, fy.s = false, p.keepFY(dfy)
+				period.null, period.i = false, int64(dp)
+			case fy.null || period.null || string(fy.s) != dfy || period.i != int64(dp):
+				return &rowError{ReasonPeriodMismatch, "payment_date", fmt.Sprintf("payment_date %s falls in %s P%d, but the row gives financial_year %q period %s", coerce.DateString(int32(pay.i)), dfy, dp, fy.s, periodText(period))}
+			}
+		}
+		if fy.null {
+			return &rowError{ReasonMissingRequired, "financial_year", "financial_year is required when payment_date is empty"}
+		}
+		if period.null {
+			return &rowError{ReasonMissingRequired, "period", "period is required when payment_date is empty"}
+		}
+	case contract.Projects:
+		s, e := cells[p.idx.start], cells[p.idx.end]
+		if !s.null && !e.null && e.i < s.i {
+			return &rowError{ReasonEndBeforeStart, "end_date", fmt.Sprintf("end_date %s is before start_date %s", coerce.DateString(int32(e.i)), coerce.DateString(int32(s.i)))}
+		}
+	}
+	return nil
+}
+
+func periodText(c *cell) string {
+	if c.null {
+		return "(empty)"
+	}
+	return fmt.Sprint(c.i)
+}
+
+// clip shortens a value quoted in a message so one bad cell cannot flood a report.
+func clip(b []byte) string {
+	const max = 60
+	if len(b) <= max {
+		return string(b)
+	}
+	return string(b[:max]) + "…"
+}

@@ -1,0 +1,161 @@
+// Package ledger records what the lake holds and what each batch did, as small JSON files
+// written atomically beside the lake. A file's commit record is written only after its
+// Parquet files are in place, so the ledger, not the folder listing, says which lake files
+// count: files left by a crashed batch are never read, and a rerun writes them again.
+package ledger
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+)
+
+// File is the commit record of one delivered file's bytes.
+type File struct {
+	SHA256     string    `json:"sha256"`
+	Dataset    string    `json:"dataset"`
+	SourcePath string    `json:"source_path"` // as first delivered, relative to the inbox
+	Profile    string    `json:"profile,omitempty"`
+	Arrival    int64     `json:"arrival"` // order of first delivery; later supersedes earlier
+	BatchID    string    `json:"batch_id"`
+	ReceivedAt time.Time `json:"received_at"`
+	SizeBytes  int64     `json:"size_bytes"`
+	Encoding   string    `json:"encoding,omitempty"`
+
+	RowsRead        int64            `json:"rows_read"`
+	RowsAccepted    int64            `json:"rows_accepted"`
+	RowsRejected    int64            `json:"rows_rejected"`
+	RejectsByReason map[string]int64 `json:"rejects_by_reason,omitempty"`
+	Status          string           `json:"status"` // ingested, rejected, quarantined
+	Reason          string           `json:"reason,omitempty"`
+	Message         string           `json:"message,omitempty"`
+	IgnoredColumns  []string         `json:"ignored_columns,omitempty"`
+
+	// Outputs are the lake's Parquet files holding this file's accepted rows, relative to
+	// the lake root; RejectsFile likewise for its rejects.
+	Outputs     []string `json:"outputs,omitempty"`
+	RejectsFile string   `json:"rejects_file,omitempty"`
+}
+
+// Delivery is one arrival of a file in the inbox, including redeliveries of known bytes.
+type Delivery struct {
+	SHA256     string    `json:"sha256"`
+	SourcePath string    `json:"source_path"`
+	ReceivedAt time.Time `json:"received_at"`
+	SizeBytes  int64     `json:"size_bytes"`
+	// Status is the file's status, or "duplicate" when the bytes were already known.
+	Status string `json:"status"`
+}
+
+// Run is the record of one batch.
+type Run struct {
+	BatchID    string     `json:"batch_id"`
+	Version    string     `json:"version"`
+	StartedAt  time.Time  `json:"started_at"`
+	FinishedAt time.Time  `json:"finished_at"`
+	Status     string     `json:"status"` // published, unchanged, failed, checks_failed
+	Message    string     `json:"message,omitempty"`
+	Deliveries []Delivery `json:"deliveries,omitempty"`
+
+	FilesNew         int     `json:"files_new"`
+	FilesDuplicate   int     `json:"files_duplicate"`
+	FilesRejected    int     `json:"files_rejected"`
+	FilesQuarantined int     `json:"files_quarantined"`
+	RowsRead         int64   `json:"rows_read"`
+	RowsAccepted     int64   `json:"rows_accepted"`
+	RowsRejected     int64   `json:"rows_rejected"`
+	Fingerprint      string  `json:"fingerprint,omitempty"`
+	Warehouse        string  `json:"warehouse,omitempty"`
+	IngestSeconds    float64 `json:"ingest_seconds"`
+	WarehouseSeconds float64 `json:"warehouse_seconds"`
+	ExportSeconds    float64 `json:"export_seconds"`
+	ChecksFailed     int     `json:"checks_failed"`
+	ChecksWarned     int     `json:"checks_warned"`
+}
+
+// Ledger reads and writes the records under two folders.
+type Ledger struct {
+	filesDir, runsDir string
+}
+
+// Open returns the ledger kept in filesDir and runsDir.
+func Open(filesDir, runsDir string) *Ledger { return &Ledger{filesDir: filesDir, runsDir: runsDir} }
+
+// Files returns every commit record, in arrival order.
+func (l *Ledger) Files() ([]File, error) {
+	var out []File
+	err := readAll(l.filesDir, func(b []byte, name string) error {
+		var f File
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("ledger: %s: %w", name, err)
+		}
+		out = append(out, f)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].Arrival < out[j].Arrival })
+	return out, err
+}
+
+// Commit records a file. Call it only once the file's outputs are in the lake.
+func (l *Ledger) Commit(f File) error {
+	b, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(l.filesDir, f.SHA256+".json"), append(b, '\n'), 0o644)
+}
+
+// Runs returns every run record, oldest first.
+func (l *Ledger) Runs() ([]Run, error) {
+	var out []Run
+	err := readAll(l.runsDir, func(b []byte, name string) error {
+		var r Run
+		if err := json.Unmarshal(b, &r); err != nil {
+			return fmt.Errorf("ledger: %s: %w", name, err)
+		}
+		out = append(out, r)
+		return nil
+	})
+	sort.Slice(out, func(i, j int) bool { return out[i].BatchID < out[j].BatchID })
+	return out, err
+}
+
+// SaveRun writes a run record (again, as the run progresses).
+func (l *Ledger) SaveRun(r Run) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(filepath.Join(l.runsDir, r.BatchID+".json"), append(b, '\n'), 0o644)
+}
+
+func readAll(dir string, fn func(b []byte, name string) error) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ledger: %w", err)
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("ledger: %w", err)
+		}
+		if err := fn(b, e.Name()); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,438 @@
+// Package warehouse builds and publishes the analysts' DuckDB file. A build always makes a
+// new file: it loads the lake's committed Parquet with read_parquet, runs the SQL models in
+// order, runs the data tests, and only when no error-level test fails is the file renamed
+// over warehouse/sof.duckdb. An analyst holding the old file open keeps reading it; one who
+// opens the path afterwards gets the new one; nobody ever sees a half-built file.
+//
+// The package reads the ledger's records but never writes the lake.
+package warehouse
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
+)
+
+// ErrChecksFailed means an error-level data test found rows: the build is not published.
+var ErrChecksFailed = errors.New("warehouse: data tests failed")
+
+// Input is everything one build reads.
+type Input struct {
+	Path    string // the new file to create; it must not exist
+	LakeDir string
+	Files   []ledger.File // commit records, every status
+	Runs    []ledger.Run  // earlier runs plus this one
+	Marts   config.Marts
+	Logger  *slog.Logger
+}
+
+// Check is the outcome of one data test.
+type Check struct {
+	Name     string
+	Severity sqlmodels.Severity
+	Rows     int64
+	Sample   []string // up to five offending rows as JSON
+}
+
+// Failed reports whether the test found rows.
+func (c Check) Failed() bool { return c.Rows > 0 }
+
+// Result says what a build did.
+type Result struct {
+	Checks []Check
+	Tables map[string]int64 // row counts of the tables analysts use
+}
+
+// ChecksError lists the error-level tests that failed.
+type ChecksError struct{ Failed []Check }
+
+func (e *ChecksError) Error() string {
+	parts := make([]string, len(e.Failed))
+	for i, c := range e.Failed {
+		parts[i] = fmt.Sprintf("%s (%d rows, e.g. %s)", c.Name, c.Rows, strings.Join(c.Sample, " "))
+	}
+	return "warehouse: data tests failed: " + strings.Join(parts, "; ")
+}
+
+func (e *ChecksError) Unwrap() error { return ErrChecksFailed }
+
+// Open opens a DuckDB file; readOnly opens it as analysts do, beside any other readers.
+func Open(path string, readOnly bool) (*sql.DB, error) {
+	dsn := path
+	if readOnly {
+		dsn += "?access_mode=read_only"
+	}
+	db, err := sql.Open("duckdb", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Build creates the warehouse file at in.Path. On error the partial file is removed; a
+// ChecksError leaves it in place for inspection.
+func Build(ctx context.Context, in Input) (res Result, err error) {
+	log := in.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("stage", "warehouse")
+	if _, err := os.Stat(in.Path); err == nil {
+		return res, fmt.Errorf("warehouse: %s already exists", in.Path)
+	}
+	db, err := Open(in.Path, false)
+	if err != nil {
+		return res, err
+	}
+	keep := false
+	defer func() {
+		if cerr := db.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("warehouse: close: %w", cerr)
+		}
+		if err != nil && !keep {
+			os.Remove(in.Path)
+			os.Remove(in.Path + ".wal")
+		}
+	}()
+	// One connection: temp tables and settings must be seen by every statement.
+	db.SetMaxOpenConns(1)
+
+	if err := loadParams(ctx, db, in.Marts); err != nil {
+		return res, err
+	}
+	if err := loadLedger(ctx, db, in.Path, in.Files, in.Runs); err != nil {
+		return res, err
+	}
+	for _, ds := range contract.All() {
+		if err := loadDataset(ctx, db, ds, in.LakeDir, in.Files); err != nil {
+			return res, err
+		}
+	}
+	if err := loadRejects(ctx, db, in.LakeDir, in.Files); err != nil {
+		return res, err
+	}
+	models, err := sqlmodels.Models()
+	if err != nil {
+		return res, err
+	}
+	for _, m := range models {
+		start := time.Now()
+		if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+			return res, fmt.Errorf("warehouse: model %s: %w", m.Name, err)
+		}
+		log.Debug("model built", "model", m.Name, "seconds", time.Since(start).Seconds())
+	}
+	if res.Checks, err = runChecks(ctx, db); err != nil {
+		return res, err
+	}
+	if res.Tables, err = tableCounts(ctx, db); err != nil {
+		return res, err
+	}
+	var failed []Check
+	for _, c := range res.Checks {
+		if c.Failed() && c.Severity == sqlmodels.SeverityError {
+			failed = append(failed, c)
+		}
+		if c.Failed() {
+			log.Warn("data test found rows", "test", c.Name, "severity", c.Severity, "rows", c.Rows)
+		}
+	}
+	if len(failed) > 0 {
+		keep = true
+		return res, &ChecksError{Failed: failed}
+	}
+	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		return res, fmt.Errorf("warehouse: checkpoint: %w", err)
+	}
+	return res, nil
+}
+
+func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
+	asOfFY, asOfP := "NULL", "NULL"
+	if m.AsOfFinancialYear != "" {
+		asOfFY, asOfP = quote(m.AsOfFinancialYear), strconv.Itoa(m.AsOfPeriod)
+	}
+	q := fmt.Sprintf(`CREATE TABLE _params AS SELECT
+		%s::VARCHAR AS base_year, %s::DOUBLE AS discount_rate,
+		%s::VARCHAR AS as_of_financial_year, %s::INTEGER AS as_of_period,
+		%s::DOUBLE AS weight_evidence, %s::DOUBLE AS weight_value, %s::DOUBLE AS weight_attainment,
+		%s::DOUBLE AS weight_consistency, %s::DOUBLE AS weight_delivery, %s::DOUBLE AS weight_joinup,
+		%s::DOUBLE[] AS sms_scores, %s::DOUBLE[] AS vfm_thresholds, %s::DOUBLE[] AS vfm_scores,
+		%s::DOUBLE AS attainment_cap, %s::DOUBLE AS consistency_threshold,
+		%s::DOUBLE AS variance_tolerance, %s::DOUBLE AS variance_slope,
+		%d::INTEGER AS joinup_max_extra_departments, %s::DOUBLE AS returns_red_below,
+		%d::INTEGER AS gate_min_sms, %s::DOUBLE AS gate_min_bcr,
+		%s::DOUBLE AS band_scale_up_min, %s::DOUBLE AS band_extend_min`,
+		quote(m.BaseYear), num(m.Discount), asOfFY, asOfP,
+		num(m.WeightEvidence), num(m.WeightValue), num(m.WeightAttainment),
+		num(m.WeightConsistency), num(m.WeightDelivery), num(m.WeightJoinup),
+		list(m.SMSScores), list(m.VFMThresholds), list(m.VFMScores),
+		num(m.AttainmentCap), num(m.ConsistencyThreshold), num(m.VarianceTolerance), num(m.VarianceSlope),
+		m.JoinupMaxExtraDepartments, num(m.ReturnsRedBelow), m.GateMinSMS, num(m.GateMinBCR),
+		num(m.BandScaleUpMin), num(m.BandExtendMin))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: _params: %w", err)
+	}
+	return nil
+}
+
+// loadLedger writes the ledger's records as newline-delimited JSON beside the build and
+// reads them with DuckDB's JSON reader: one statement instead of a round trip per row.
+func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledger.File, runs []ledger.Run) error {
+	type fileRow struct {
+		ledger.File
+		Deliveries int `json:"deliveries"`
+	}
+	deliveries := map[string]int{}
+	type deliveryRow struct {
+		BatchID string `json:"batch_id"`
+		ledger.Delivery
+	}
+	var deliveryRows []any
+	var runRows []any
+	for _, r := range runs {
+		for _, d := range r.Deliveries {
+			deliveries[d.SHA256]++
+			deliveryRows = append(deliveryRows, deliveryRow{r.BatchID, d})
+		}
+		r.Deliveries = nil
+		runRows = append(runRows, r)
+	}
+	var fileRows []any
+	for _, f := range files {
+		fileRows = append(fileRows, fileRow{f, deliveries[f.SHA256]})
+	}
+	tables := []struct {
+		name, columns, sel string
+		rows               []any
+	}{
+		{"_files", `{sha256: 'VARCHAR', dataset: 'VARCHAR', source_path: 'VARCHAR', profile: 'VARCHAR', arrival: 'BIGINT', batch_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', size_bytes: 'BIGINT', encoding: 'VARCHAR', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', rejects_by_reason: 'JSON', status: 'VARCHAR', reason: 'VARCHAR', message: 'VARCHAR', ignored_columns: 'VARCHAR[]', outputs: 'VARCHAR[]', rejects_file: 'VARCHAR', deliveries: 'BIGINT'}`,
+			`sha256 AS file_sha256, dataset, source_path, profile, arrival, batch_id, received_at, size_bytes, encoding, rows_read, rows_accepted, rows_rejected, rows_read = rows_accepted + rows_rejected AS rows_balance, rejects_by_reason, status, reason, message, ignored_columns, outputs, rejects_file, deliveries`, fileRows},
+		{"_deliveries", `{batch_id: 'VARCHAR', sha256: 'VARCHAR', source_path: 'VARCHAR', received_at: 'TIMESTAMPTZ', size_bytes: 'BIGINT', status: 'VARCHAR'}`,
+			`batch_id, sha256 AS file_sha256, source_path, received_at, size_bytes, status`, deliveryRows},
+		{"_runs", `{batch_id: 'VARCHAR', version: 'VARCHAR', started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', status: 'VARCHAR', message: 'VARCHAR', files_new: 'BIGINT', files_duplicate: 'BIGINT', files_rejected: 'BIGINT', files_quarantined: 'BIGINT', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', fingerprint: 'VARCHAR', warehouse: 'VARCHAR', ingest_seconds: 'DOUBLE', warehouse_seconds: 'DOUBLE', export_seconds: 'DOUBLE', checks_failed: 'BIGINT', checks_warned: 'BIGINT'}`,
+			`*`, runRows},
+	}
+	for _, t := range tables {
+		tmp := buildPath + "." + t.name + ".ndjson"
+		if err := writeNDJSON(tmp, t.rows); err != nil {
+			return fmt.Errorf("warehouse: %s: %w", t.name, err)
+		}
+		q := fmt.Sprintf(`CREATE TABLE %s AS SELECT %s FROM read_json(%s, format = 'newline_delimited', columns = %s)`, t.name, t.sel, quote(tmp), t.columns)
+		_, err := db.ExecContext(ctx, q)
+		os.Remove(tmp)
+		if err != nil {
+			return fmt.Errorf("warehouse: %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+func writeNDJSON(path string, rows []any) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// duckType is the DuckDB type of a contract column, matching ingest.ArrowType.
+func duckType(t contract.Type) string {
+	switch t {
+	case contract.Int:
+		return "INTEGER"
+	case contract.Float:
+		return "DOUBLE"
+	case contract.Money:
+		return "DECIMAL(18,2)"
+	case contract.Date:
+		return "DATE"
+	default:
+		return "VARCHAR"
+	}
+}
+
+// loadDataset creates raw_<dataset> with every accepted row of every ingested file, each
+// tagged with its file's arrival so the models can take the latest version of a key.
+func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir string, files []ledger.File) error {
+	cols := make([]string, 0, len(ds.Columns)+4)
+	for _, c := range ds.Columns {
+		cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), duckType(c.Type)))
+	}
+	cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
+	table := "raw_" + ds.Name
+	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))); err != nil {
+		return fmt.Errorf("warehouse: %s: %w", table, err)
+	}
+	var paths []string
+	for _, f := range files {
+		if f.Dataset != ds.Name || f.Status != string(ingest.StatusIngested) {
+			continue
+		}
+		for _, o := range f.Outputs {
+			paths = append(paths, quote(filepath.Join(lakeDir, filepath.FromSlash(o))))
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	hive := "hive_partitioning = false"
+	if ds.PartitionBy != "" {
+		hive = fmt.Sprintf("hive_partitioning = true, hive_types = {%s: 'VARCHAR'}", quote(ds.PartitionBy))
+	}
+	q := fmt.Sprintf(`INSERT INTO %s BY NAME
+		SELECT r.*, f.arrival AS _arrival
+		FROM read_parquet([%s], %s) r
+		JOIN _files f ON f.file_sha256 = r._file_sha256`, table, strings.Join(paths, ", "), hive)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: %s: %w", table, err)
+	}
+	return nil
+}
+
+func loadRejects(ctx context.Context, db *sql.DB, lakeDir string, files []ledger.File) error {
+	const create = `CREATE TABLE _rejects (_file_sha256 VARCHAR, dataset VARCHAR, source_path VARCHAR, line BIGINT, "column" VARCHAR, reason VARCHAR, message VARCHAR, raw VARCHAR, _batch_id VARCHAR)`
+	if _, err := db.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("warehouse: _rejects: %w", err)
+	}
+	var paths []string
+	for _, f := range files {
+		if f.RejectsFile != "" {
+			paths = append(paths, quote(filepath.Join(lakeDir, filepath.FromSlash(f.RejectsFile))))
+		}
+	}
+	// Whole-file rejections have no rows of their own: record them at line 0.
+	if _, err := db.ExecContext(ctx, `INSERT INTO _rejects
+		SELECT file_sha256, dataset, source_path, 0, NULL, reason, message, '', batch_id
+		FROM _files WHERE status = 'rejected'`); err != nil {
+		return fmt.Errorf("warehouse: _rejects: %w", err)
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf(`INSERT INTO _rejects BY NAME
+		SELECT r.*, f.dataset FROM read_parquet([%s]) r JOIN _files f ON f.file_sha256 = r._file_sha256`, strings.Join(paths, ", "))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: _rejects: %w", err)
+	}
+	return nil
+}
+
+func runChecks(ctx context.Context, db *sql.DB) ([]Check, error) {
+	tests, err := sqlmodels.Tests()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[])`); err != nil {
+		return nil, fmt.Errorf("warehouse: _checks: %w", err)
+	}
+	var checks []Check
+	for _, t := range tests {
+		body := strings.TrimRight(strings.TrimSpace(t.SQL), ";")
+		c := Check{Name: t.Name, Severity: t.Severity}
+		if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _check_rows AS "+body); err != nil {
+			return nil, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
+		}
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM _check_rows").Scan(&c.Rows); err != nil {
+			return nil, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
+		}
+		if c.Rows > 0 {
+			rows, err := db.QueryContext(ctx, "SELECT to_json(t)::VARCHAR FROM _check_rows t LIMIT 5")
+			if err != nil {
+				return nil, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
+			}
+			for rows.Next() {
+				var s string
+				if err := rows.Scan(&s); err != nil {
+					rows.Close()
+					return nil, err
+				}
+				c.Sample = append(c.Sample, s)
+			}
+			rows.Close()
+		}
+		status := "pass"
+		if c.Failed() {
+			status = "fail"
+			if c.Severity == sqlmodels.SeverityWarn {
+				status = "warn"
+			}
+		}
+		sample := make([]string, len(c.Sample))
+		for i, s := range c.Sample {
+			sample[i] = quote(s)
+		}
+		q := fmt.Sprintf("INSERT INTO _checks VALUES (%s, %s, %s, %d, [%s]::VARCHAR[])", quote(c.Name), quote(string(c.Severity)), quote(status), c.Rows, strings.Join(sample, ", "))
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("warehouse: _checks: %w", err)
+		}
+		checks = append(checks, c)
+	}
+	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS _check_rows"); err != nil {
+		return nil, err
+	}
+	return checks, nil
+}
+
+// AnalystTables are the tables DESIGN.md promises an analyst.
+var AnalystTables = []string{"projects", "spend_monthly", "outcomes", "lessons", "project_scorecard", "scale_up_candidates", "lessons_learned", "_runs", "_files", "_rejects", "_checks"}
+
+func tableCounts(ctx context.Context, db *sql.DB) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, t := range AnalystTables {
+		var n int64
+		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM "+ident(t)).Scan(&n); err != nil {
+			return nil, fmt.Errorf("warehouse: table %s: %w", t, err)
+		}
+		out[t] = n
+	}
+	return out, nil
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func num(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func list(fs []float64) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = num(f)
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// SortedTables returns table names in a stable order, for printing counts.
+func SortedTables(m map[string]int64) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
