@@ -34,6 +34,7 @@ func commands() []command {
 	return []command{
 		{"run", "run one batch: inbox → lake → warehouse → exports", runCommand},
 		{"validate", "check returns without ingesting them", validateCommand},
+		{"ingest", "convert one file to Parquet, outside any workspace", ingestCommand},
 		{"query", "run read-only SQL against the published warehouse", queryCommand},
 		{"runs", "list the batch history", runsCommand},
 		{"version", "print the version", versionCommand},

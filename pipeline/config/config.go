@@ -113,8 +113,12 @@ type Profile struct {
 	// HeaderAliases maps a source header (matched ignoring case, spaces and punctuation) to
 	// a canonical column name.
 	HeaderAliases map[string]string `json:"header_aliases"`
-	// Constants gives canonical columns a fixed value for every row of the file.
+	// Constants give canonical columns a fixed value for every row of the file, whatever
+	// the file holds (for example the department of a whole return).
 	Constants map[string]string `json:"constants"`
+	// Defaults fill a canonical column where the file lacks it or leaves a cell empty (for
+	// example budget_type RDEL for a department that reports resource spend only).
+	Defaults map[string]string `json:"defaults"`
 }
 
 // DefaultMarts returns the constants DESIGN.md gives, from HM Treasury's Green Book
@@ -327,6 +331,14 @@ func (p *Profile) validate() error {
 	for col := range p.Constants {
 		if ds.Column(col) < 0 {
 			return fmt.Errorf("%s: constants[%q]: not a column of %s", p.Name, col, p.Dataset)
+		}
+	}
+	for col := range p.Defaults {
+		if ds.Column(col) < 0 {
+			return fmt.Errorf("%s: defaults[%q]: not a column of %s", p.Name, col, p.Dataset)
+		}
+		if _, both := p.Constants[col]; both {
+			return fmt.Errorf("%s: defaults[%q]: the column also has a constant", p.Name, col)
 		}
 	}
 	return nil

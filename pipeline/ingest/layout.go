@@ -14,9 +14,13 @@ type layout struct {
 	dataset *contract.Dataset
 	// fieldOf[c] is the CSV field index of canonical column c, or -1.
 	fieldOf []int
-	// constant[c] is the profile's fixed value of column c (valid where hasConstant[c]).
+	// constant[c] is the profile's fixed value of column c (valid where hasConstant[c]); it
+	// wins over the file. fallback[c] fills column c where the file lacks it or the cell is
+	// empty (valid where hasFallback[c]).
 	constant    [][]byte
 	hasConstant []bool
+	fallback    [][]byte
+	hasFallback []bool
 	// headerFields is the number of fields in the header once trailing empty cells are
 	// dropped: rows may carry those empty cells, but nothing past them.
 	headerFields int
@@ -43,6 +47,8 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		fieldOf:     make([]int, len(ds.Columns)),
 		constant:    make([][]byte, len(ds.Columns)),
 		hasConstant: make([]bool, len(ds.Columns)),
+		fallback:    make([][]byte, len(ds.Columns)),
+		hasFallback: make([]bool, len(ds.Columns)),
 	}
 	for i := range l.fieldOf {
 		l.fieldOf[i] = -1
@@ -57,6 +63,11 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 			l.constant[c] = []byte(v)
 			l.hasConstant[c] = true
 		}
+		for col, v := range profile.Defaults {
+			c := ds.Column(col)
+			l.fallback[c] = []byte(v)
+			l.hasFallback[c] = true
+		}
 		l.dateLayout = profile.DateFormat
 	}
 	l.headerFields = len(header)
@@ -70,7 +81,7 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 			name = key
 		}
 		c := ds.Column(name)
-		if c < 0 || name == "" {
+		if c < 0 || name == "" || l.hasConstant[c] {
 			if strings.TrimSpace(h) != "" {
 				l.ignored = append(l.ignored, h)
 			}
@@ -79,15 +90,11 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		if l.fieldOf[c] >= 0 {
 			return nil, &fileError{ReasonDuplicateColumn, fmt.Sprintf("header cells %d (%q) and %d (%q) both map to column %s", l.fieldOf[c]+1, header[l.fieldOf[c]], i+1, h, name)}
 		}
-		if l.hasConstant[c] {
-			// The file's own values win over a constant only where it has the column.
-			l.hasConstant[c] = false
-		}
 		l.fieldOf[c] = i
 	}
 	var missing []string
 	for c, col := range ds.Columns {
-		if col.Required && !col.Derived && l.fieldOf[c] < 0 && !l.hasConstant[c] {
+		if col.Required && !col.Derived && l.fieldOf[c] < 0 && !l.hasConstant[c] && !l.hasFallback[c] {
 			missing = append(missing, col.Name)
 		}
 	}
@@ -102,7 +109,7 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 
 func (l *layout) has(col string) bool {
 	c := l.dataset.Column(col)
-	return c >= 0 && (l.fieldOf[c] >= 0 || l.hasConstant[c])
+	return c >= 0 && (l.fieldOf[c] >= 0 || l.hasConstant[c] || l.hasFallback[c])
 }
 
 func quoteList(xs []string) string {

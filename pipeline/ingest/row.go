@@ -67,10 +67,15 @@ func (p *rowParser) parse(fields [][]byte) *rowError {
 	for c := range ds.Columns {
 		var raw []byte
 		switch {
-		case l.fieldOf[c] >= 0:
-			raw = fields[l.fieldOf[c]]
 		case l.hasConstant[c]:
 			raw = l.constant[c]
+		case l.fieldOf[c] >= 0:
+			raw = fields[l.fieldOf[c]]
+			if l.hasFallback[c] && coerce.IsNull(bytes.TrimSpace(raw)) {
+				raw = l.fallback[c]
+			}
+		case l.hasFallback[c]:
+			raw = l.fallback[c]
 		}
 		if err := p.coerce(c, raw); err != nil {
 			return err
