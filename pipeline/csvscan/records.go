@@ -186,7 +186,7 @@ func (it *RecordIter) parse() bool {
 // quotedField reads the quoted field whose opening quote is at data[i]. It returns the
 // field's content still escaped, the offset just past the closing quote, whether the
 // content holds "" pairs, and breaks plus the line ends inside the field.
-func (it *RecordIter) quotedField(i, breaks int) (content []byte, end int, escapes bool, _ int) {
+func (it *RecordIter) quotedField(i, breaks int) (content []byte, end int, escapes bool, breaksAfter int) {
 	data := it.data
 	j := i + 1
 	for {

@@ -145,6 +145,7 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 		return rejectWhole(res, ReasonUnreadable, err.Error()), nil
 	}
 	chunker := csvscan.NewChunker(dec, opt.ChunkBytes)
+	chunker.Delim = delim
 	first, err := chunker.Next()
 	if errors.Is(err, io.EOF) {
 		return rejectWhole(res, ReasonEmptyFile, "the file is empty: no header row"), nil
@@ -181,6 +182,8 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 		run.abort()
 		return res, fmt.Errorf("ingest %s: %w", in.Source, err)
 	}
+	// A Windows-1252 byte may first appear past the sniffed start: ask again at the end.
+	res.Encoding = string(dec.Detected())
 	res.RowsRead = run.read.Load()
 	res.RowsAccepted = run.accepted.Load()
 	res.RowsRejected = run.rejects.count
