@@ -116,6 +116,9 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 	if err := b.ingestInbox(ctx); err != nil {
 		return out, err
 	}
+	if err := os.RemoveAll(filepath.Join(b.ws.Staging(), b.run.BatchID)); err != nil {
+		return out, err
+	}
 	b.run.IngestSeconds = time.Since(start).Seconds()
 	return b.buildAndPublish(ctx)
 }
