@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
@@ -22,6 +23,7 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	profileName := flags.String("profile", "", "source profile from the config")
 	out := flags.String("out", "", "folder to write the Parquet files and rejects into (required)")
 	workers := flags.Int("workers", 0, "parsing goroutines (default: the config's, 0 = one per CPU)")
+	cpuProfile := flags.String("cpuprofile", "", "write a CPU profile (pprof) of the ingest to this file")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
 	}
@@ -48,6 +50,17 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return exitCode(stderr, err)
+	}
+	if *cpuProfile != "" {
+		pf, err := os.Create(*cpuProfile)
+		if err != nil {
+			return exitCode(stderr, err)
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return exitCode(stderr, err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
 	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, SHA256: sum, Dataset: ds, Profile: profile}, ingest.Options{

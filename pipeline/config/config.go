@@ -98,6 +98,9 @@ type Export struct {
 // Profile maps one source's own layout onto a dataset's canonical columns.
 type Profile struct {
 	Name string `json:"name"`
+	// Description says, for the people who maintain the config, whose files the profile
+	// reads and why it maps them as it does. JSON has no comments; this is the place.
+	Description string `json:"description,omitempty"`
 	// Dataset is the canonical dataset the source's files belong to.
 	Dataset string `json:"dataset"`
 	// Pattern is a path.Match pattern on the file's path relative to the inbox, for example
@@ -111,7 +114,8 @@ type Profile struct {
 	// UK forms sofpipe recognises on its own.
 	DateFormat string `json:"date_format"`
 	// HeaderAliases maps a source header (matched ignoring case, spaces and punctuation) to
-	// a canonical column name.
+	// a canonical column name. An alias to "" ignores the header on purpose, even when its
+	// name happens to be a canonical column's; ignored headers are recorded in the ledger.
 	HeaderAliases map[string]string `json:"header_aliases"`
 	// Constants give canonical columns a fixed value for every row of the file, whatever
 	// the file holds (for example the department of a whole return).
@@ -119,6 +123,11 @@ type Profile struct {
 	// Defaults fill a canonical column where the file lacks it or leaves a cell empty (for
 	// example budget_type RDEL for a department that reports resource spend only).
 	Defaults map[string]string `json:"defaults"`
+	// PadShortRows reads a row with fewer fields than the header as if the missing fields
+	// at its end were empty, for exports that drop a row's trailing empty cells. Without it
+	// such a row is rejected as ragged_row. A row with more fields than the header is
+	// rejected either way, unless the extra fields are empty.
+	PadShortRows bool `json:"pad_short_rows,omitempty"`
 }
 
 // DefaultMarts returns the constants DESIGN.md gives, from HM Treasury's Green Book

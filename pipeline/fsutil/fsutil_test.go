@@ -1,0 +1,81 @@
+package fsutil
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestWriteFileAtomicReplacesWhole(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "sub", "state.json")
+	if err := WriteFileAtomic(p, []byte("one"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(p, []byte("two"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "two" {
+		t.Errorf("content %q, want two", b)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(p))
+	if len(entries) != 1 {
+		t.Errorf("temporary files left behind: %v", entries)
+	}
+}
+
+func TestCreateAtomicFailureLeavesOldFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "out.parquet")
+	os.WriteFile(p, []byte("old"), 0o644)
+	boom := errors.New("disk full")
+	err := CreateAtomic(p, 0o644, func(w io.Writer) error {
+		w.Write([]byte("half"))
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "old" {
+		t.Errorf("the old file was touched: %q", b)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary file left behind: %v", entries)
+	}
+}
+
+func TestLockIsExclusive(t *testing.T) {
+	p := filepath.Join(t.TempDir(), ".lock")
+	first, err := TryLock(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TryLock(p); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second lock: err = %v, want ErrLocked", err)
+	}
+	if err := first.Unlock(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := TryLock(p)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	again.Unlock()
+}
+
+func TestCopyFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "a.csv")
+	os.WriteFile(src, []byte("x,y\n1,2\n"), 0o644)
+	n, err := CopyFileAtomic(src, filepath.Join(dir, "store", "ab", "abcd"))
+	if err != nil || n != 8 {
+		t.Fatalf("n=%d err=%v", n, err)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "store", "ab", "abcd"))
+	if string(b) != "x,y\n1,2\n" {
+		t.Errorf("copy %q", b)
+	}
+}
