@@ -28,6 +28,8 @@ type layout struct {
 	ignored []string
 	// dateLayout is the profile's strict date layout, or "" for the recognised UK forms.
 	dateLayout string
+	// padShort reads missing trailing fields of a short row as empty (Profile.PadShortRows).
+	padShort bool
 }
 
 // fileError is a whole-file rejection.
@@ -69,6 +71,7 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 			l.hasFallback[c] = true
 		}
 		l.dateLayout = profile.DateFormat
+		l.padShort = profile.PadShortRows
 	}
 	l.headerFields = len(header)
 	for l.headerFields > 0 && strings.TrimSpace(header[l.headerFields-1]) == "" {

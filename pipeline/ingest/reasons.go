@@ -16,6 +16,8 @@ const (
 	ReasonOutOfRange Reason = "out_of_range"
 	// ReasonRaggedRow: the row has more or fewer fields than the header.
 	ReasonRaggedRow Reason = "ragged_row"
+	// ReasonBlankRow: every field of the row is empty (a line of delimiters only).
+	ReasonBlankRow Reason = "blank_row"
 	// ReasonMalformedCSV: broken quoting, such as a quote that is never closed.
 	ReasonMalformedCSV Reason = "malformed_csv"
 	// ReasonEndBeforeStart: a project's end_date is before its start_date.
@@ -54,3 +56,16 @@ const (
 	// ReasonRejectRate: more of the file's rows were rejected than the configured limit.
 	ReasonRejectRate Reason = "reject_rate"
 )
+
+// Reasons returns every code, row-level first, in the order docs/reasons.md lists them. A
+// test holds the documentation to it, so a new code cannot ship undocumented.
+func Reasons() []Reason {
+	return []Reason{
+		ReasonMissingRequired, ReasonNotAllowed, ReasonOutOfRange, ReasonRaggedRow, ReasonBlankRow,
+		ReasonMalformedCSV, ReasonEndBeforeStart, ReasonPeriodMismatch, ReasonFileQuarantined,
+		ReasonBadMoney, ReasonMoneyPrecision, ReasonMoneyOverflow, ReasonBadDate, ReasonBadInt,
+		ReasonBadNumber, ReasonBadFinancialYear,
+		ReasonEmptyFile, ReasonBinaryFile, ReasonMissingColumns, ReasonDuplicateColumn,
+		ReasonUnknownDataset, ReasonUnreadable, ReasonRejectRate,
+	}
+}

@@ -55,12 +55,17 @@ func newRowParser(l *layout) *rowParser {
 func (p *rowParser) parse(fields [][]byte) *rowError {
 	l := p.l
 	p.fyBuf = p.fyBuf[:0]
-	if len(fields) < l.headerFields {
-		return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d", len(fields), l.headerFields)}
+	if blankRow(fields) {
+		// Spreadsheets save emptied rows as a line of delimiters. It is counted like any
+		// other row, so it is rejected under its own code rather than as a missing value.
+		return &rowError{ReasonBlankRow, "", fmt.Sprintf("the row has %d fields and every one is empty (a line of delimiters only): there is nothing to take in; delete the row", len(fields))}
+	}
+	if len(fields) < l.headerFields && !l.padShort {
+		return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d: a field is missing or a delimiter was lost; give every row one field per header column", len(fields), l.headerFields)}
 	}
 	for i := l.headerFields; i < len(fields); i++ {
 		if len(bytes.TrimSpace(fields[i])) != 0 {
-			return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d (field %d holds %q)", len(fields), l.headerFields, i+1, clip(fields[i]))}
+			return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d (field %d holds %q): an unquoted delimiter inside a value splits it; put such values in double quotes", len(fields), l.headerFields, i+1, clip(fields[i]))}
 		}
 	}
 	ds := l.dataset
@@ -70,7 +75,9 @@ func (p *rowParser) parse(fields [][]byte) *rowError {
 		case l.hasConstant[c]:
 			raw = l.constant[c]
 		case l.fieldOf[c] >= 0:
-			raw = fields[l.fieldOf[c]]
+			if f := l.fieldOf[c]; f < len(fields) {
+				raw = fields[f] // else a short row padded with empty fields (padShort)
+			}
 			if l.hasFallback[c] && coerce.IsNull(bytes.TrimSpace(raw)) {
 				raw = l.fallback[c]
 			}
@@ -180,6 +187,16 @@ func (p *rowParser) rules() *rowError {
 		}
 	}
 	return nil
+}
+
+// blankRow reports whether every field of a record is empty or white space.
+func blankRow(fields [][]byte) bool {
+	for _, f := range fields {
+		if len(bytes.TrimSpace(f)) != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func periodText(c *cell) string {
