@@ -42,7 +42,7 @@ type rej struct {
 // result is one ingest read back from the files it wrote.
 type result struct {
 	ingest.Result
-	rows    []row          // the lake rows, by source line
+	rows    []row           // the lake rows, by source line
 	rejects []ingest.Reject // the rejects file's rows, by line
 	stage   string
 }
