@@ -24,15 +24,17 @@ var ErrRecordTooLong = errors.New("record too long")
 // Chunk is a run of whole records, cut so that it can be parsed on its own.
 type Chunk struct {
 	// Data holds the records, the last one with its line end unless it ends the file.
-	// A Chunker allocates it afresh for every chunk, so it may be handed to another
-	// goroutine and kept; its capacity ends at its length, so appending to it copies.
+	// It is the chunk's own memory, so it may be handed to another goroutine and kept
+	// until it is given back with [Chunker.Recycle]; its capacity ends at its length, so
+	// appending to it copies.
 	Data []byte
 	// StartLine is the 1-based physical line number of Data[0].
 	StartLine int
 	// Seq numbers the chunks of one file 0, 1, 2, … so results can be put back in order.
 	Seq int
 
-	delim byte // the delimiter the chunk was cut with; 0 for a hand-made chunk
+	delim byte   // the delimiter the chunk was cut with; 0 for a hand-made chunk
+	buf   []byte // the whole buffer Data was cut from, for Recycle
 }
 
 // Chunker cuts text into chunks of whole records. It only finds record boundaries and
@@ -52,12 +54,13 @@ type Chunker struct {
 	line  int    // physical line of carry[0]
 	seq   int
 	eof   bool
-	err   error  // sticky: io.EOF after the last chunk, or the error that stopped us
-	segs  []span // scratch for lastRecordEnd
-	reuse bool   // the Scanner's mode: recycle the previous chunk's buffer
-	prev  []byte // the previous chunk's buffer, when reuse is set
-	delim byte   // Delim, validated at the first Next
-	valid bool   // delim has been validated
+	err   error       // sticky: io.EOF after the last chunk, or the error that stopped us
+	segs  []span      // scratch for lastRecordEnd
+	reuse bool        // the Scanner's mode: recycle the previous chunk's buffer
+	prev  []byte      // the previous chunk's buffer, when reuse is set
+	delim byte        // Delim, validated at the first Next
+	valid bool        // delim has been validated
+	free  chan []byte // buffers given back by Recycle
 }
 
 // span is a half-open byte range [lo, hi).
@@ -70,7 +73,39 @@ func NewChunker(r io.Reader, chunkBytes int) *Chunker {
 	if chunkBytes <= 0 {
 		chunkBytes = DefaultChunkBytes
 	}
-	return &Chunker{r: r, size: chunkBytes, line: 1}
+	return &Chunker{r: r, size: chunkBytes, line: 1, free: make(chan []byte, recycled)}
+}
+
+// recycled is how many given-back buffers a Chunker keeps: enough for every chunk in
+// flight in a worker pool on a large machine; more are left to the garbage collector.
+const recycled = 16
+
+// Recycle gives a chunk's memory back for a later chunk, so a long file is read without
+// allocating (and zeroing) a buffer per chunk. After the call, the chunk's Data must not be
+// used. It may be called from any goroutine; a chunk not recycled is simply collected.
+func (c *Chunker) Recycle(ch Chunk) {
+	if ch.buf == nil || c.free == nil {
+		return
+	}
+	select {
+	case c.free <- ch.buf[:cap(ch.buf)]:
+	default:
+	}
+}
+
+// buffer returns a buffer of at least size bytes, recycled if one is at hand.
+func (c *Chunker) buffer(size int) []byte {
+	for {
+		select {
+		case b := <-c.free:
+			if cap(b) >= size {
+				return b[:cap(b)]
+			}
+			continue // too small for this chunk: let it go
+		default:
+		}
+		return make([]byte, size)
+	}
 }
 
 // Next returns the next chunk, or io.EOF after the last one. Any other error is from the
@@ -103,7 +138,7 @@ func (c *Chunker) Next() (Chunk, error) {
 	if c.reuse && cap(c.prev) >= size {
 		buf = c.prev[:cap(c.prev)]
 	} else {
-		buf = make([]byte, size)
+		buf = c.buffer(size)
 	}
 	n := copy(buf, c.carry) // overlapping copy is fine when reusing
 	c.carry = nil
@@ -138,7 +173,7 @@ func (c *Chunker) Next() (Chunk, error) {
 // emit hands out buf[:cut] as the next chunk and keeps buf[cut:n] for the one after.
 func (c *Chunker) emit(buf []byte, cut, n int) Chunk {
 	data := buf[:cut:cut]
-	ch := Chunk{Data: data, StartLine: c.line, Seq: c.seq, delim: c.delim}
+	ch := Chunk{Data: data, StartLine: c.line, Seq: c.seq, delim: c.delim, buf: buf}
 	c.seq++
 	c.line += lineBreaks(data)
 	c.carry = buf[cut:n]

@@ -5,10 +5,12 @@
 // file. It accounts for every row: read = accepted + rejected.
 //
 // The work is parallel and memory is flat: one goroutine cuts the text into chunks of whole
-// records, a pool of workers parses chunks, and each worker owns its own Parquet writers (one
-// per partition), so encoding runs on every core and nothing holds more than a batch per
-// partition per worker. Ingest writes into a staging folder; the caller publishes the files
-// by rename and then records them in the ledger.
+// records (recycling their buffers), a pool of workers parses chunks and appends accepted
+// rows to their partition's row group, laid out as Arrow memory from the start. The worker
+// that fills a row group encodes it into the partition's one Parquet file while the others
+// go on parsing, so encoding runs on every core; a bound on the bytes waiting in row groups
+// keeps memory flat however many partitions a file spans. Ingest writes into a staging
+// folder; the caller publishes the files by rename and then records them in the ledger.
 //
 // The package knows nothing of the workspace, the ledger or DuckDB.
 package ingest
@@ -50,6 +52,10 @@ const (
 	StatusQuarantined Status = "quarantined"
 )
 
+// DefaultBufferBytes is Options.BufferBytes when unset: room for about eight full row
+// groups of a spend-like file (~100 bytes a row) before any is cut short.
+const DefaultBufferBytes = 32 << 20
+
 // Input is one file to read.
 type Input struct {
 	Path    string // where the bytes are
@@ -64,10 +70,15 @@ type Options struct {
 	BatchID string
 	// StageDir receives the Parquet files; empty means validate only: parse and count,
 	// write nothing.
-	StageDir        string
-	Workers         int
-	BatchRows       int
-	ChunkBytes      int
+	StageDir string
+	Workers  int
+	// BatchRows is the rows of a full row group (and Arrow record batch) per partition.
+	BatchRows  int
+	ChunkBytes int
+	// BufferBytes bounds the accepted rows waiting in memory for their row groups to fill,
+	// across partitions (default DefaultBufferBytes); past it the largest is written early,
+	// as a smaller row group. It keeps memory flat for a file spread over many partitions.
+	BufferBytes     int
 	RejectRateLimit float64
 	// KeepRejects is how many rejects Result.FirstRejects holds (default 20).
 	KeepRejects int
@@ -225,6 +236,9 @@ func withDefaults(opt Options) Options {
 	if opt.ChunkBytes <= 0 {
 		opt.ChunkBytes = config.DefaultChunkBytes
 	}
+	if opt.BufferBytes <= 0 {
+		opt.BufferBytes = DefaultBufferBytes
+	}
 	if opt.RejectRateLimit <= 0 {
 		opt.RejectRateLimit = config.DefaultRejectRateLimit
 	}
@@ -258,7 +272,37 @@ type fileRun struct {
 	read, accepted atomic.Int64
 	rejects        *rejectWriter
 
-	writers []map[string]*partWriter // per worker, by partition value
+	// fieldOf maps a contract column to its column in a rowGroup (-1: the partition
+	// column, which lives in the folder name); partCol is the partition column or -1.
+	fieldOf  []int
+	dataCols int
+	partCol  int
+
+	pmu   sync.Mutex // guards parts
+	parts map[string]*partition
+
+	fmu  sync.Mutex // guards free
+	free []*rowGroup
+
+	// buffered is roughly how many bytes of accepted rows wait in partially filled row
+	// groups, across partitions; workers add to it every few hundred rows.
+	buffered atomic.Int64
+
+	constOnce  sync.Once
+	sha, batch arrow.Array // the constant lineage columns, BatchRows long
+}
+
+// partition is one Hive partition of a file: the row group it is filling and the Parquet
+// file its full row groups go to. Every worker appends to the same partition, so a file
+// has one data file per partition, and row groups are as full as the data allows.
+type partition struct {
+	value string
+
+	mu sync.Mutex // guards g
+	g  *rowGroup
+
+	wmu sync.Mutex // guards f: one row group is written at a time
+	f   *partFile
 }
 
 type job struct {
@@ -266,29 +310,46 @@ type job struct {
 	skipHeader bool
 }
 
+func (r *fileRun) init() {
+	ds := r.lay.dataset
+	r.parts = map[string]*partition{}
+	r.partCol = ds.Column(ds.PartitionBy)
+	r.fieldOf = make([]int, len(ds.Columns))
+	for c := range ds.Columns {
+		if c == r.partCol {
+			r.fieldOf[c] = -1
+			continue
+		}
+		r.fieldOf[c] = r.dataCols
+		r.dataCols++
+	}
+}
+
 func (r *fileRun) parallel(ctx context.Context, first csvscan.Chunk, chunker *csvscan.Chunker) error {
+	r.init()
+	// At most a couple of chunks wait for a worker: memory does not grow with the file.
 	jobs := make(chan job, r.opt.Workers)
 	errs := make(chan error, r.opt.Workers+1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	r.writers = make([]map[string]*partWriter, r.opt.Workers)
 	var wg sync.WaitGroup
 	for w := 0; w < r.opt.Workers; w++ {
-		r.writers[w] = map[string]*partWriter{}
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			parser := newRowParser(r.lay)
+			wk := &worker{parser: newRowParser(r.lay), parts: map[string]*partition{}}
 			for j := range jobs {
 				if ctx.Err() != nil {
 					continue // drain
 				}
-				if err := r.parseChunk(w, parser, j); err != nil {
+				err := r.parseChunk(wk, j)
+				chunker.Recycle(j.chunk)
+				if err != nil {
 					errs <- err
 					cancel()
 				}
 			}
-		}(w)
+		}()
 	}
 	feedErr := func() error {
 		defer close(jobs)
@@ -317,15 +378,29 @@ func (r *fileRun) parallel(ctx context.Context, first csvscan.Chunk, chunker *cs
 	return feedErr
 }
 
-func (r *fileRun) parseChunk(w int, parser *rowParser, j job) error {
-	it := j.chunk.Records(r.delim)
+// worker is one parsing goroutine's own state.
+type worker struct {
+	parser *rowParser
+	it     *csvscan.RecordIter
+	parts  map[string]*partition // a cache of fileRun.parts, read without the lock
+	added  int                   // bytes appended since buffered was last updated
+}
+
+func (r *fileRun) parseChunk(wk *worker, j job) error {
+	if wk.it == nil {
+		wk.it = j.chunk.Records(r.delim)
+	} else {
+		wk.it.Reset(j.chunk, r.delim)
+	}
+	it, parser := wk.it, wk.parser
 	if j.skipHeader {
 		it.Next()
 	}
-	sha := []byte(r.in.SHA256)
-	batchID := []byte(r.opt.BatchID)
-	partCol := r.lay.dataset.Column(r.lay.dataset.PartitionBy)
 	var read, accepted int64
+	defer func() {
+		r.read.Add(read)
+		r.accepted.Add(accepted)
+	}()
 	for it.Next() {
 		read++
 		line := int64(it.Line())
@@ -345,77 +420,213 @@ func (r *fileRun) parseChunk(w int, parser *rowParser, j job) error {
 		if r.opt.StageDir == "" {
 			continue
 		}
-		partition := ""
-		if partCol >= 0 {
-			partition = string(parser.cells[partCol].s)
-		}
-		pw, err := r.writer(w, partition)
-		if err != nil {
-			return err
-		}
-		if err := pw.append(parser.cells, sha, line, batchID, r.opt.BatchRows); err != nil {
+		if err := r.append(wk, parser.cells, line); err != nil {
 			return err
 		}
 	}
-	r.read.Add(read)
-	r.accepted.Add(accepted)
 	return nil
 }
 
-func (r *fileRun) writer(w int, partition string) (*partWriter, error) {
-	if pw, ok := r.writers[w][partition]; ok {
-		return pw, nil
+// append adds an accepted row to its partition's row group, and writes the row group when
+// it is full, or the largest one when too much waits in memory.
+func (r *fileRun) append(wk *worker, cells []cell, line int64) error {
+	var key []byte
+	if r.partCol >= 0 {
+		key = cells[r.partCol].s
 	}
-	rel := DataPath(r.lay.dataset, partition, r.in.SHA256, w)
-	pw, err := newPartWriter(filepath.Join(r.opt.StageDir, rel), r.lay.dataset, r.schema, r.opt.Alloc, r.opt.BatchRows)
-	if err != nil {
-		return nil, err
+	p, ok := wk.parts[string(key)]
+	if !ok {
+		p = r.partition(string(key))
+		wk.parts[p.value] = p
 	}
-	r.writers[w][partition] = pw
-	return pw, nil
+	p.mu.Lock()
+	if p.g == nil {
+		p.g = r.rowGroup()
+	}
+	before := p.g.bytes
+	p.g.appendRow(cells, r.fieldOf, line)
+	wk.added += p.g.bytes - before
+	var full *rowGroup
+	if p.g.rows >= r.opt.BatchRows {
+		full, p.g = p.g, nil
+		wk.added -= full.bytes
+	}
+	p.mu.Unlock()
+	if full != nil {
+		return r.write(p, full)
+	}
+	if wk.added >= 1<<16 || wk.added <= -1<<16 {
+		total := r.buffered.Add(int64(wk.added))
+		wk.added = 0
+		if total > int64(r.opt.BufferBytes) {
+			return r.writeLargest()
+		}
+	}
+	return nil
 }
 
-// close finishes every writer and returns the data files written, relative to StageDir.
+func (r *fileRun) partition(value string) *partition {
+	r.pmu.Lock()
+	defer r.pmu.Unlock()
+	p, ok := r.parts[value]
+	if !ok {
+		p = &partition{value: value}
+		r.parts[value] = p
+	}
+	return p
+}
+
+func (r *fileRun) rowGroup() *rowGroup {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	if n := len(r.free); n > 0 {
+		g := r.free[n-1]
+		r.free = r.free[:n-1]
+		return g
+	}
+	return newRowGroup(r.schema, r.dataCols)
+}
+
+// writeLargest writes the partition row group holding the most bytes, so that a file
+// spread over many partitions cannot hold a full row group of each in memory.
+func (r *fileRun) writeLargest() error {
+	r.pmu.Lock()
+	parts := make([]*partition, 0, len(r.parts))
+	for _, p := range r.parts {
+		parts = append(parts, p)
+	}
+	r.pmu.Unlock()
+	var largest *partition
+	most := 0
+	for _, p := range parts {
+		p.mu.Lock()
+		if p.g != nil && p.g.bytes > most {
+			largest, most = p, p.g.bytes
+		}
+		p.mu.Unlock()
+	}
+	if largest == nil {
+		return nil
+	}
+	largest.mu.Lock()
+	g := largest.g
+	largest.g = nil
+	largest.mu.Unlock()
+	if g == nil { // another worker took it meanwhile
+		return nil
+	}
+	r.buffered.Add(-int64(g.bytes))
+	return r.write(largest, g)
+}
+
+// write writes a row group to its partition's file, opening the file on the first one,
+// and recycles the row group's memory.
+func (r *fileRun) write(p *partition, g *rowGroup) error {
+	r.constOnce.Do(func() {
+		r.sha = constantString(r.opt.Alloc, r.in.SHA256, r.opt.BatchRows)
+		r.batch = constantString(r.opt.Alloc, r.opt.BatchID, r.opt.BatchRows)
+	})
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	if p.f == nil {
+		rel := DataPath(r.lay.dataset, p.value, r.in.SHA256, 0)
+		f, err := openPartFile(filepath.Join(r.opt.StageDir, rel), r.schema, r.opt.Alloc, r.opt.BatchRows, g.plainColumns(r.schema))
+		if err != nil {
+			return err
+		}
+		p.f = f
+	}
+	rec := g.record(r.schema, r.sha, r.batch)
+	err := p.f.fw.Write(rec)
+	rec.Release()
+	g.reset()
+	r.fmu.Lock()
+	r.free = append(r.free, g)
+	r.fmu.Unlock()
+	return err
+}
+
+// close writes what is buffered, finishes every file and returns the data files written,
+// relative to StageDir. The last row groups are written in parallel, as the rest were.
 func (r *fileRun) close() ([]string, bool, error) {
-	var outputs []string
-	var firstErr error
-	for _, ws := range r.writers {
-		for _, pw := range ws {
-			if err := pw.close(); err != nil && firstErr == nil {
-				firstErr = err
+	parts := make([]*partition, 0, len(r.parts))
+	for _, p := range r.parts {
+		parts = append(parts, p)
+	}
+	next := make(chan *partition)
+	errs := make(chan error, len(parts))
+	var wg sync.WaitGroup
+	for range min(r.opt.Workers, len(parts)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range next {
+				var err error
+				if p.g != nil && p.g.rows > 0 {
+					err = r.write(p, p.g)
+				}
+				p.g = nil
+				if p.f != nil && err == nil {
+					err = p.f.close()
+				}
+				errs <- err
 			}
-			rel, _ := filepath.Rel(r.opt.StageDir, pw.path)
+		}()
+	}
+	for _, p := range parts {
+		next <- p
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return nil, false, err // abort removes what was written
+		}
+	}
+	var outputs []string
+	for _, p := range parts {
+		if p.f != nil {
+			rel, _ := filepath.Rel(r.opt.StageDir, p.f.path)
 			outputs = append(outputs, filepath.ToSlash(rel))
 		}
 	}
-	r.writers = nil
+	r.parts = nil
+	r.free = nil
+	r.releaseConstants()
 	wrote, err := r.rejects.close()
-	if firstErr == nil {
-		firstErr = err
-	}
 	sort.Strings(outputs)
-	return outputs, wrote, firstErr
+	return outputs, wrote, err
+}
+
+func (r *fileRun) releaseConstants() {
+	if r.sha != nil {
+		r.sha.Release()
+		r.batch.Release()
+		r.sha, r.batch = nil, nil
+	}
+}
+
+func (r *fileRun) dropParts() {
+	for _, p := range r.parts {
+		if p.f != nil {
+			p.f.abort()
+		}
+	}
+	r.parts = nil
+	r.free = nil
 }
 
 func (r *fileRun) abort() {
-	for _, ws := range r.writers {
-		for _, pw := range ws {
-			pw.abort()
-		}
-	}
-	r.writers = nil
+	r.dropParts()
+	r.releaseConstants()
 	r.rejects.abort()
 }
 
 // quarantine drops the file's accepted rows and rejects each of them as file_quarantined,
 // so the accounting still holds and a department sees every line it must resend.
 func (r *fileRun) quarantine(ctx context.Context, res *Result) error {
-	for _, ws := range r.writers {
-		for _, pw := range ws {
-			pw.abort()
-		}
-	}
-	r.writers = nil
+	r.dropParts()
 	f, err := os.Open(r.in.Path)
 	if err != nil {
 		return err
