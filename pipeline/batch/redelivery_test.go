@@ -1,6 +1,10 @@
 package batch_test
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +13,7 @@ import (
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
 )
 
 // deliverFile puts one file in the workspace's inbox under rel.
@@ -43,6 +48,16 @@ func TestRedeliverySameBytes(t *testing.T) {
 	original, err := os.ReadFile(filepath.Join(goldenInbox, "spend", "01-returns-2024-07.csv"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The ledger keeps the original bytes, content-addressed, with their size.
+	sum := sha256.Sum256(original)
+	sha := hex.EncodeToString(sum[:])
+	if kept, err := os.ReadFile(workspace.Workspace{Root: cfg.Workspace}.StorePath(sha)); err != nil || !bytes.Equal(kept, original) {
+		t.Errorf("store/sha256/%s/%s does not hold the original bytes: %v", sha[:2], sha, err)
+	}
+	if diff := cmp.Diff([][]string{{"spend/01-returns-2024-07.csv", fmt.Sprint(len(original)), "ingested"}},
+		queryText(t, cfg, `SELECT source_path, size_bytes::VARCHAR, status FROM _files WHERE file_sha256 = '`+sha+`'`)); diff != "" {
+		t.Errorf("_files for the sha256 (-want +got):\n%s", diff)
 	}
 	deliverFile(t, cfg, "spend/01-returns-2024-07-resent.csv", original)
 	second := runBatch(t, cfg, now, false)
