@@ -327,55 +327,69 @@ func (r *fileRun) init() {
 
 func (r *fileRun) parallel(ctx context.Context, first csvscan.Chunk, chunker *csvscan.Chunker) error {
 	r.init()
-	// At most a couple of chunks wait for a worker: memory does not grow with the file.
-	jobs := make(chan job, r.opt.Workers)
-	errs := make(chan error, r.opt.Workers+1)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// The workers take turns cutting the next chunk: no goroutine does nothing but feed the
+	// others (on two cores a third busy goroutine only adds preemption), and no more chunks
+	// are in flight than there are workers, so memory does not grow with the file.
+	var (
+		mu      sync.Mutex // guards chunker, pending, done and feedErr
+		pending = &job{chunk: first, skipHeader: true}
+		done    bool
+		feedErr error
+	)
+	next := func() (job, bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if pending != nil {
+			j := *pending
+			pending = nil
+			return j, true
+		}
+		if done {
+			return job{}, false
+		}
+		c, err := chunker.Next()
+		if err != nil {
+			done = true
+			if !errors.Is(err, io.EOF) {
+				feedErr = err
+			}
+			return job{}, false
+		}
+		return job{chunk: c}, true
+	}
+	errs := make(chan error, r.opt.Workers)
 	var wg sync.WaitGroup
 	for w := 0; w < r.opt.Workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			wk := &worker{parser: newRowParser(r.lay), parts: map[string]*partition{}}
-			for j := range jobs {
-				if ctx.Err() != nil {
-					continue // drain
+			for ctx.Err() == nil {
+				j, ok := next()
+				if !ok {
+					return
 				}
 				err := r.parseChunk(wk, j)
 				chunker.Recycle(j.chunk)
 				if err != nil {
 					errs <- err
 					cancel()
+					return
 				}
 			}
 		}()
 	}
-	feedErr := func() error {
-		defer close(jobs)
-		j := job{chunk: first, skipHeader: true}
-		for {
-			select {
-			case jobs <- j:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			c, err := chunker.Next()
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			j = job{chunk: c}
-		}
-	}()
 	wg.Wait()
 	close(errs)
 	if err := <-errs; err != nil {
 		return err
 	}
-	return feedErr
+	if feedErr != nil {
+		return feedErr
+	}
+	return ctx.Err()
 }
 
 // worker is one parsing goroutine's own state.
