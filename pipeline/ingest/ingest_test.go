@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -611,6 +612,7 @@ func TestIngestWholeFileRejects(t *testing.T) {
 		{"a required column missing", "spend", []byte("project_id,department,financial_year,period,budget_type\nSOF-1,DfE,2023-24,1,RDEL\n"), false, ingest.ReasonMissingColumns, "actual_gbp"},
 		{"neither period nor payment_date", "spend", []byte("project_id,department,budget_type,actual_gbp\nSOF-1,DfE,RDEL,1\n"), false, ingest.ReasonMissingColumns, "payment_date"},
 		{"two headers for one column", "spend", []byte(spendHeader + ",Actual GBP\nSOF-1,DfE,2023-24,1,RDEL,1,1\n"), false, ingest.ReasonDuplicateColumn, "actual_gbp"},
+		{"a quote left open in the header", "spend", []byte("project_id,\"department,financial_year,period,budget_type,actual_gbp\n" + strings.Repeat("SOFé,DfE,2023-24,1,RDEL,1\n", 500)), false, ingest.ReasonMissingColumns, `"department,financial_year,period,budget_type,actual_gbp\nSOF…"`},
 		{"another dataset's file", "lessons", []byte(spendHeader + "\nSOF-1,DfE,2023-24,1,RDEL,1\n"), false, ingest.ReasonMissingColumns, "lesson_id"},
 		{"not readable", "spend", nil, true, ingest.ReasonUnreadable, ""},
 	}
@@ -632,6 +634,9 @@ func TestIngestWholeFileRejects(t *testing.T) {
 			}
 			if !strings.Contains(got.Message, tc.message) || got.Message == "" {
 				t.Errorf("message %q lacks %q", got.Message, tc.message)
+			}
+			if len(got.Message) > 1000 || !utf8.ValidString(got.Message) {
+				t.Errorf("message of %d bytes (valid UTF-8 %v): a message must stay short and whole", len(got.Message), utf8.ValidString(got.Message))
 			}
 			if got.RowsRead != 0 || len(got.Outputs) != 0 || got.RejectsFile != "" {
 				t.Errorf("a rejected file read %d rows, wrote %v and %q", got.RowsRead, got.Outputs, got.RejectsFile)

@@ -91,7 +91,7 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 			continue
 		}
 		if l.fieldOf[c] >= 0 {
-			return nil, &fileError{ReasonDuplicateColumn, fmt.Sprintf("header cells %d (%q) and %d (%q) both map to column %s", l.fieldOf[c]+1, header[l.fieldOf[c]], i+1, h, name)}
+			return nil, &fileError{ReasonDuplicateColumn, fmt.Sprintf("header cells %d (%q) and %d (%q) both map to column %s", l.fieldOf[c]+1, clip([]byte(header[l.fieldOf[c]])), i+1, clip([]byte(h)), name)}
 		}
 		l.fieldOf[c] = i
 	}
@@ -115,10 +115,12 @@ func (l *layout) has(col string) bool {
 	return c >= 0 && (l.fieldOf[c] >= 0 || l.hasConstant[c] || l.hasFallback[c])
 }
 
+// quoteList renders header cells for a message, each clipped: a quote left open in the
+// header makes one cell of the rest of the file, which must not land whole in the ledger.
 func quoteList(xs []string) string {
 	q := make([]string, len(xs))
 	for i, x := range xs {
-		q[i] = fmt.Sprintf("%q", x)
+		q[i] = fmt.Sprintf("%q", clip([]byte(x)))
 	}
 	return strings.Join(q, ", ")
 }

@@ -31,8 +31,10 @@ func spendOver25k(t *testing.T) *config.Profile {
 
 // TestSpendOver25kProfileSynthetic runs small made-up returns with the quirks of the real
 // published files through the documented profile: Windows-1252 £ (0xA3), CR-only and CRLF
-// line ends, dd-Mon-yy and dd/mm/yy dates, four different header layouts, a trailing empty
-// column, rows of delimiters only, rows that stop before the last columns. The real files
+// line ends, dd-Mon-yy and dd/mm/yy dates, five different header layouts, a trailing empty
+// column, rows of delimiters only, rows that stop before the last columns, and the same
+// layout re-saved as UTF-8 with a BOM (why the profile's encoding is auto, not
+// windows-1252). The real files
 // are tested in pipeline/batch (TestRealSpendReturns) where ../shared is present.
 func TestSpendOver25kProfileSynthetic(t *testing.T) {
 	profile := spendOver25k(t)
@@ -43,6 +45,7 @@ func TestSpendOver25kProfileSynthetic(t *testing.T) {
 		rejects  []rej
 		ignored  []string
 		totalGBP string // Σ actual_gbp of the accepted rows
+		encoding string // what the profile's automatic detection must find
 	}{
 		{
 			name: "HM Treasury 2010: CR only, £ amounts in quotes, dd-Mon-yy, Additional Narrative",
@@ -57,6 +60,7 @@ func TestSpendOver25kProfileSynthetic(t *testing.T) {
 				{"_source_line": "4", "payment_date": "2010-11-30", "actual_gbp": "-46528.00", "line_ref": "86497"},
 			},
 			totalGBP: "94554.65",
+			encoding: "windows-1252",
 		},
 		{
 			name: "HM Treasury 2013: Voucher Number, Transaction Description, Amount last and unquoted, blank rows",
@@ -71,6 +75,7 @@ func TestSpendOver25kProfileSynthetic(t *testing.T) {
 			},
 			rejects:  []rej{{4, ingest.ReasonBlankRow, ""}, {5, ingest.ReasonBlankRow, ""}},
 			totalGBP: "222734.02",
+			encoding: "utf-8", // nothing but ASCII
 		},
 		{
 			name: "Cabinet Office: Departmental Family, dd/mm/yy (UK order), a trailing empty column",
@@ -85,6 +90,7 @@ func TestSpendOver25kProfileSynthetic(t *testing.T) {
 			},
 			rejects:  []rej{{4, ingest.ReasonBlankRow, ""}},
 			totalGBP: "137740.63",
+			encoding: "utf-8",
 		},
 		{
 			name: "Ministry of Justice: 'Supplier Postcode ', Project Code, rows without the last three columns",
@@ -98,6 +104,7 @@ func TestSpendOver25kProfileSynthetic(t *testing.T) {
 				{"_source_line": "4", "project_id": "E149", "department": "Ministry of Justice", "actual_gbp": "-36873.04", "line_ref": "1436"},
 			},
 			totalGBP: "136420.86",
+			encoding: "utf-8",
 		},
 		{
 			name: "Department of Health: CR only, PO Line Description, Contract Number, 0x8D byte in text",
@@ -109,13 +116,22 @@ func TestSpendOver25kProfileSynthetic(t *testing.T) {
 				{"_source_line": "3", "actual_gbp": "-7147.83", "line_ref": "100028745"},
 			},
 			totalGBP: "0.00",
+			encoding: "windows-1252",
+		},
+		{
+			name: "the same layout re-saved by Excel as 'CSV UTF-8': BOM, UTF-8 £",
+			data: "\xEF\xBB\xBFDepartment Family,Entity,Date,Expense Type,Expense Area,Supplier,Transaction Number,Amount,Description\r\n" +
+				"HM Treasury,HM Treasury,02/11/2010,Fee,Financial Stability,Café Ltd,88603,\"£102,000.00\",Fee\r\n",
+			rows:     []row{{"_source_line": "2", "department": "HM Treasury", "payment_date": "2010-11-02", "supplier": "Café Ltd", "actual_gbp": "102000.00"}},
+			totalGBP: "102000.00",
+			encoding: "utf-8",
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := ingestBytes(t, "spend", []byte(tc.data), profile, ingest.Options{})
-			if got.Status != ingest.StatusIngested || got.Encoding != "windows-1252" {
-				t.Fatalf("status %s (%s: %s), encoding %s; want ingested, windows-1252", got.Status, got.Reason, got.Message, got.Encoding)
+			if got.Status != ingest.StatusIngested || got.Encoding != tc.encoding {
+				t.Fatalf("status %s (%s: %s), encoding %s; want ingested, %s", got.Status, got.Reason, got.Message, got.Encoding, tc.encoding)
 			}
 			if diff := cmp.Diff(tc.rows, project(got.rows, tc.rows)); diff != "" {
 				t.Errorf("lake rows (-want +got):\n%s", diff)

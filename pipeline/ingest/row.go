@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/coerce"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
@@ -212,5 +213,9 @@ func clip(b []byte) string {
 	if len(b) <= max {
 		return string(b)
 	}
-	return string(b[:max]) + "…"
+	n := max
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n-- // never cut a character in two
+	}
+	return string(b[:n]) + "…"
 }
