@@ -41,6 +41,26 @@ fuzz:
 	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzMoney$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzDate$$' -fuzztime $(FUZZTIME)
 
+# Benchmarks (never part of make test). Generated CSVs and outputs go to BENCH_DIR, outside
+# the git tree's tracked files; reports go to bench/results/. Each contender is timed as its
+# own process; the driver waits for an otherwise idle machine before each run.
+BENCH_ROWS           ?= 5000000
+BENCH_ROUNDS         ?= 3
+BENCH_DIR            ?= build/bench
+BENCH_RSS_ROWS       ?= 1000000,5000000,20000000
+BENCH_WAREHOUSE_ROWS ?= 1000000
+BENCH_RESULTS        ?= bench/results
+bench: build
+	$(GO) build -o bin/duckcopy ./bench/cmd/duckcopy
+	$(GO) build -o bin/ingestbench ./bench/cmd/ingestbench
+	bin/ingestbench -mode compare -rows $(BENCH_ROWS) -rounds $(BENCH_ROUNDS) -dir $(BENCH_DIR) \
+	  -report $(BENCH_RESULTS)/ingest-vs-duckdb.txt
+	bin/ingestbench -mode rss -rss-rows $(BENCH_RSS_ROWS) -dir $(BENCH_DIR) -report $(BENCH_RESULTS)/ingest-rss.txt
+	bin/ingestbench -mode incremental -rows $(BENCH_ROWS) -dir $(BENCH_DIR) -report $(BENCH_RESULTS)/incremental.txt
+	{ bin/ingestbench -mode machine; echo "spend rows: $(BENCH_WAREHOUSE_ROWS)"; \
+	  SOFPIPE_BENCH_ROWS=$(BENCH_WAREHOUSE_ROWS) $(GO) test -run '^$$' -bench . -benchtime 3x ./bench/; } \
+	  | tee $(BENCH_RESULTS)/warehouse.txt
+
 # Regenerate the bundled fixtures (deterministic: the same bytes every time).
 fixtures:
 	$(GO) run ./fixtures/gen -out fixtures/sof

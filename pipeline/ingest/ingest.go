@@ -285,8 +285,10 @@ type fileRun struct {
 	free []*rowGroup
 
 	// buffered is roughly how many bytes of accepted rows wait in partially filled row
-	// groups, across partitions; workers add to it every few hundred rows.
-	buffered atomic.Int64
+	// groups, across partitions; workers add to it every addedStep bytes or so, not on
+	// every row, so that they do not fight over one cache line.
+	buffered  atomic.Int64
+	addedStep int
 
 	constOnce  sync.Once
 	sha, batch arrow.Array // the constant lineage columns, BatchRows long
@@ -314,6 +316,7 @@ func (r *fileRun) init() {
 	ds := r.lay.dataset
 	r.parts = map[string]*partition{}
 	r.partCol = ds.Column(ds.PartitionBy)
+	r.addedStep = max(1, min(1<<16, r.opt.BufferBytes/16))
 	r.fieldOf = make([]int, len(ds.Columns))
 	for c := range ds.Columns {
 		if c == r.partCol {
@@ -469,7 +472,7 @@ func (r *fileRun) append(wk *worker, cells []cell, line int64) error {
 	if full != nil {
 		return r.write(p, full)
 	}
-	if wk.added >= 1<<16 || wk.added <= -1<<16 {
+	if wk.added >= r.addedStep || wk.added <= -r.addedStep {
 		total := r.buffered.Add(int64(wk.added))
 		wk.added = 0
 		if total > int64(r.opt.BufferBytes) {

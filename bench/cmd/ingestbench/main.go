@@ -54,7 +54,7 @@ type flags struct {
 
 func main() {
 	var f flags
-	flag.StringVar(&f.mode, "mode", "compare", "compare, rss or incremental")
+	flag.StringVar(&f.mode, "mode", "compare", "compare, rss, incremental or machine")
 	flag.Int64Var(&f.rows, "rows", 5_000_000, "rows of the spend CSV")
 	flag.IntVar(&f.rounds, "rounds", 3, "rounds per contender (medians are reported)")
 	flag.StringVar(&f.dir, "dir", filepath.Join(os.TempDir(), "sofpipe-bench"), "folder for generated CSVs and outputs")
@@ -87,6 +87,7 @@ func run(f flags) error {
 		err = rss(w, f)
 	case "incremental":
 		err = incremental(w, f)
+	case "machine": // the machine line alone, to head other reports
 	default:
 		err = fmt.Errorf("unknown -mode %q", f.mode)
 	}
@@ -107,9 +108,50 @@ type measure struct {
 	wall, cpu time.Duration
 	maxRSS    int64 // bytes
 	stdout    []byte
+	// others is the CPU time the rest of the machine used during the run: on a shared
+	// machine a run that competed for the cores says so.
+	others time.Duration
+}
+
+// busyCPU returns the machine's busy CPU time so far, from /proc/stat.
+func busyCPU() time.Duration {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line) // cpu user nice system idle iowait irq softirq steal …
+	var ticks int64
+	for i, v := range f[1:] {
+		if i == 3 || i == 4 { // idle, iowait
+			continue
+		}
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		n, _ := strconv.ParseInt(v, 10, 64)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100
+}
+
+// waitQuiet waits (up to a minute) until the rest of the machine uses less than a tenth
+// of a core, so that runs on a shared machine are not timed against someone's build.
+func waitQuiet() {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		before := busyCPU()
+		time.Sleep(time.Second)
+		if busyCPU()-before < 100*time.Millisecond {
+			return
+		}
+	}
+	fmt.Fprintln(os.Stderr, "the machine is busy; measuring anyway (see the others column)")
 }
 
 func runMeasured(name string, args ...string) (measure, error) {
+	waitQuiet()
+	busy := busyCPU()
 	cmd := exec.Command(name, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -118,6 +160,7 @@ func runMeasured(name string, args ...string) (measure, error) {
 	m := measure{wall: time.Since(start), stdout: stdout.Bytes()}
 	if ps := cmd.ProcessState; ps != nil {
 		m.cpu = ps.UserTime() + ps.SystemTime()
+		m.others = max(0, busyCPU()-busy-m.cpu)
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			m.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
 		}
@@ -225,11 +268,11 @@ func compare(w io.Writer, f flags) error {
 				return err
 			}
 			c.runs = append(c.runs, m)
-			fmt.Fprintf(os.Stderr, "round %d %-8s wall %6.2fs cpu %6.2fs rss %5.0f MiB\n", round+1, c.name, m.wall.Seconds(), m.cpu.Seconds(), float64(m.maxRSS)/(1<<20))
+			fmt.Fprintf(w, "round %d %-8s wall %6.2fs cpu %6.2fs RSS %5.0f MiB   (rest of machine: %.2f cpu s)\n", round+1, c.name, m.wall.Seconds(), m.cpu.Seconds(), float64(m.maxRSS)/(1<<20), m.others.Seconds())
 		}
 	}
 
-	fmt.Fprintf(w, "%-8s %8s %8s %12s %8s %9s %10s   (median of %d rounds; each round: %s)\n", "", "wall s", "cpu s", "rows/s", "MB/s", "RSS MiB", "out MB", f.rounds, "all rounds' wall")
+	fmt.Fprintf(w, "\n%-8s %8s %8s %12s %8s %9s %10s   (median of %d rounds; [each round's wall])\n", "", "wall s", "cpu s", "rows/s", "MB/s", "RSS MiB", "out MB", f.rounds)
 	med := map[string]measure{}
 	for _, c := range []*contender{sof, duck} {
 		m := medians(c.runs)
@@ -268,7 +311,7 @@ func compare(w io.Writer, f flags) error {
 
 func rss(w io.Writer, f flags) error {
 	fmt.Fprintf(w, "peak RSS of sofpipe ingest as the file grows (one run each) %s\n", f.sofpipeArg)
-	fmt.Fprintf(w, "%12s %10s %8s %8s %12s %9s\n", "rows", "CSV MB", "wall s", "cpu s", "rows/s", "RSS MiB")
+	fmt.Fprintf(w, "%12s %10s %8s %8s %12s %9s %8s\n", "rows", "CSV MB", "wall s", "cpu s", "rows/s", "RSS MiB", "others")
 	for _, s := range strings.Split(f.rssRows, ",") {
 		rows, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 		if err != nil {
@@ -285,7 +328,7 @@ func rss(w io.Writer, f flags) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%12d %10.1f %8.2f %8.2f %12.0f %9.0f\n", rows, float64(size)/1e6, m.wall.Seconds(), m.cpu.Seconds(), float64(rows)/m.wall.Seconds(), float64(m.maxRSS)/(1<<20))
+		fmt.Fprintf(w, "%12d %10.1f %8.2f %8.2f %12.0f %9.0f %8.2f\n", rows, float64(size)/1e6, m.wall.Seconds(), m.cpu.Seconds(), float64(rows)/m.wall.Seconds(), float64(m.maxRSS)/(1<<20), m.others.Seconds())
 		os.RemoveAll(out)
 	}
 	return nil
@@ -314,7 +357,7 @@ func incremental(w io.Writer, f flags) error {
 		return err
 	}
 	fmt.Fprintf(w, "nightly runs (sofpipe run) on a workspace with the fixtures' register and %d bench spend rows (%.0f MB)\n", f.rows, float64(size)/1e6)
-	fmt.Fprintf(w, "%-44s %8s %8s %9s  %s\n", "run", "wall s", "cpu s", "RSS MiB", "status")
+	fmt.Fprintf(w, "%-44s %8s %8s %9s %8s  %s\n", "run", "wall s", "cpu s", "RSS MiB", "others", "last run record")
 	step := func(label string) error {
 		m, err := runMeasured(f.sofpipe, "run", "--workspace", ws)
 		if err != nil {
@@ -324,9 +367,10 @@ func incremental(w io.Writer, f flags) error {
 			}
 		}
 		status := runStatus(ws)
-		fmt.Fprintf(w, "%-44s %8.2f %8.2f %9.0f  %s\n", label, m.wall.Seconds(), m.cpu.Seconds(), float64(m.maxRSS)/(1<<20), status)
+		fmt.Fprintf(w, "%-44s %8.2f %8.2f %9.0f %8.2f  %s\n", label, m.wall.Seconds(), m.cpu.Seconds(), float64(m.maxRSS)/(1<<20), m.others.Seconds(), status)
 		return nil
 	}
+	sofpipeBin = f.sofpipe
 	if err := step(fmt.Sprintf("first run: fixtures + %d rows", f.rows)); err != nil {
 		return err
 	}
@@ -348,9 +392,11 @@ func incremental(w io.Writer, f flags) error {
 	return step("nothing new again")
 }
 
+var sofpipeBin = "bin/sofpipe"
+
 // runStatus reads the last run's status from the run records sofpipe keeps.
 func runStatus(ws string) string {
-	out, err := exec.Command("bin/sofpipe", "runs", "--workspace", ws).Output()
+	out, err := exec.Command(sofpipeBin, "runs", "--workspace", ws).Output()
 	if err != nil {
 		return "?"
 	}
