@@ -290,8 +290,9 @@ type fileRun struct {
 	buffered  atomic.Int64
 	addedStep int
 
-	constOnce  sync.Once
-	sha, batch arrow.Array // the constant lineage columns, BatchRows long
+	planOnce   sync.Once
+	plan       *encodingPlan // decided from the first row group written
+	sha, batch arrow.Array   // the constant lineage columns, BatchRows long
 }
 
 // partition is one Hive partition of a file: the row group it is filling and the Parquet
@@ -539,21 +540,22 @@ func (r *fileRun) writeLargest() error {
 // write writes a row group to its partition's file, opening the file on the first one,
 // and recycles the row group's memory.
 func (r *fileRun) write(p *partition, g *rowGroup) error {
-	r.constOnce.Do(func() {
-		r.sha = constantString(r.opt.Alloc, r.in.SHA256, r.opt.BatchRows)
-		r.batch = constantString(r.opt.Alloc, r.opt.BatchID, r.opt.BatchRows)
+	r.planOnce.Do(func() {
+		r.plan = g.plan(r.schema)
+		r.sha = constantDict(r.in.SHA256, r.opt.BatchRows)
+		r.batch = constantDict(r.opt.BatchID, r.opt.BatchRows)
 	})
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	if p.f == nil {
 		rel := DataPath(r.lay.dataset, p.value, r.in.SHA256, 0)
-		f, err := openPartFile(filepath.Join(r.opt.StageDir, rel), r.schema, r.opt.Alloc, r.opt.BatchRows, g.plainColumns(r.schema))
+		f, err := openPartFile(filepath.Join(r.opt.StageDir, rel), r.plan, r.opt.Alloc, r.opt.BatchRows)
 		if err != nil {
 			return err
 		}
 		p.f = f
 	}
-	rec := g.record(r.schema, r.sha, r.batch)
+	rec := g.record(r.plan, r.sha, r.batch)
 	err := p.f.fw.Write(rec)
 	rec.Release()
 	g.reset()

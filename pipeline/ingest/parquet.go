@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -61,7 +62,18 @@ func LakeSchema(ds *contract.Dataset) *arrow.Schema {
 // and no dictionary for the columns named in plain: hashing a column whose values are
 // nearly all distinct costs more than the whole rest of its encoding and saves nothing.
 func writerProperties(mem memory.Allocator, batchRows int, plain ...string) (*parquet.WriterProperties, pqarrow.ArrowWriterProperties) {
+	props := dataProperties(mem, batchRows, plain...)
+	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
+}
+
+func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
+		// The lineage columns hold one value per file: statistics would only repeat it,
+		// at the cost of a pass over every row group.
+		parquet.WithStatsFor(contract.LineageFileSHA256, false),
+		parquet.WithStatsFor(contract.LineageBatchID, false),
+		// Source lines rise through a file: as deltas they take a few bits each.
+		parquet.WithEncodingFor(contract.LineageSourceLine, parquet.Encodings.DeltaBinaryPacked),
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(1),
@@ -72,7 +84,7 @@ func writerProperties(mem memory.Allocator, batchRows int, plain ...string) (*pa
 	for _, col := range plain {
 		opts = append(opts, parquet.WithDictionaryFor(col, false))
 	}
-	return parquet.NewWriterProperties(opts...), pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
+	return parquet.NewWriterProperties(opts...)
 }
 
 // bufferedFile is the sink under a Parquet writer: buffered writes, and Close syncs the file
@@ -181,6 +193,12 @@ func (b *colBuf) append(c *cell, row int) {
 // array wraps the buffer's first rows as an Arrow array without copying. The array
 // borrows the buffer's memory: it must be released before the buffer is reset.
 func (b *colBuf) array(rows int) arrow.Array {
+	data := b.arrayData(rows)
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+func (b *colBuf) arrayData(rows int) arrow.ArrayData {
 	var valid *memory.Buffer
 	if b.nulls > 0 {
 		valid = memory.NewBufferBytes(b.valid)
@@ -189,9 +207,7 @@ func (b *colBuf) array(rows int) arrow.Array {
 	if b.kind == kindBinary {
 		bufs = []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(b.offsets)), memory.NewBufferBytes(b.values)}
 	}
-	data := array.NewData(b.dt, rows, bufs, nil, b.nulls, 0)
-	defer data.Release()
-	return array.MakeFromData(data)
+	return array.NewData(b.dt, rows, bufs, nil, b.nulls, 0)
 }
 
 // rowGroup is a partition's rows on their way to one Parquet row group: the contract's
@@ -202,10 +218,19 @@ type rowGroup struct {
 	bytes int // memory held, roughly: what the row group costs while it fills
 	cols  []colBuf
 	line  colBuf
+	dicts []dictScratch // per column, for dictionary columns
+}
+
+// dictScratch turns a text column into dictionary indices, keeping its memory from one row
+// group to the next.
+type dictScratch struct {
+	ids     map[string]int32
+	indices []int32
+	values  colBuf // the distinct values, in order of first appearance
 }
 
 func newRowGroup(schema *arrow.Schema, dataCols int) *rowGroup {
-	g := &rowGroup{cols: make([]colBuf, dataCols)}
+	g := &rowGroup{cols: make([]colBuf, dataCols), dicts: make([]dictScratch, dataCols)}
 	for i := range g.cols {
 		dt := schema.Field(i).Type
 		g.cols[i] = colBuf{kind: kindOf(dt), dt: dt}
@@ -241,19 +266,108 @@ func (g *rowGroup) appendRow(cells []cell, fieldOf []int, line int64) {
 	g.bytes += n + len(g.cols)*9 + 9
 }
 
-// record makes the row group's Arrow record batch, borrowing its memory; sha and batch are
-// constant columns at least as long as the row group.
-func (g *rowGroup) record(schema *arrow.Schema, sha, batch arrow.Array) arrow.RecordBatch {
+// record makes the row group's Arrow record batch in the plan's write schema, borrowing
+// the row group's memory; sha and batch are the constant lineage columns as dictionary
+// arrays at least as long as the row group.
+func (g *rowGroup) record(p *encodingPlan, sha, batch arrow.Array) arrow.RecordBatch {
 	cols := make([]arrow.Array, 0, len(g.cols)+3)
 	for i := range g.cols {
-		cols = append(cols, g.cols[i].array(g.rows))
+		if p.dict[i] {
+			cols = append(cols, g.dictArray(i))
+		} else {
+			cols = append(cols, g.cols[i].array(g.rows))
+		}
 	}
 	cols = append(cols, array.NewSlice(sha, 0, int64(g.rows)), g.line.array(g.rows), array.NewSlice(batch, 0, int64(g.rows)))
-	rec := array.NewRecordBatch(schema, cols, int64(g.rows))
+	rec := array.NewRecordBatch(p.schema, cols, int64(g.rows))
 	for _, c := range cols {
 		c.Release()
 	}
 	return rec
+}
+
+// dictArray encodes text column i as a dictionary array.
+func (g *rowGroup) dictArray(i int) arrow.Array {
+	b, d := &g.cols[i], &g.dicts[i]
+	if d.ids == nil {
+		d.ids = map[string]int32{}
+		d.values = colBuf{kind: kindBinary, dt: arrow.BinaryTypes.String}
+	}
+	clear(d.ids)
+	d.values.reset()
+	d.indices = d.indices[:0]
+	for r := 0; r < g.rows; r++ {
+		if b.nulls > 0 && b.valid[r>>3]&(1<<(r&7)) == 0 {
+			d.indices = append(d.indices, 0) // never read, but must be a valid index
+			continue
+		}
+		v := b.values[b.offsets[r]:b.offsets[r+1]]
+		id, ok := d.ids[string(v)]
+		if !ok {
+			id = int32(len(d.values.offsets) - 1)
+			d.ids[string(v)] = id
+			d.values.values = append(d.values.values, v...)
+			d.values.offsets = append(d.values.offsets, int32(len(d.values.values)))
+		}
+		d.indices = append(d.indices, id)
+	}
+	if len(d.values.offsets) == 1 { // every row null: index 0 still needs a value
+		d.values.offsets = append(d.values.offsets, 0)
+	}
+	dictData := d.values.arrayData(len(d.values.offsets) - 1)
+	defer dictData.Release()
+	var valid *memory.Buffer
+	if b.nulls > 0 {
+		valid = memory.NewBufferBytes(b.valid)
+	}
+	data := array.NewData(dictString, g.rows, []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.indices))}, nil, b.nulls, 0)
+	data.SetDictionary(dictData)
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+// encodingPlan is how one file's columns are handed to the Parquet writer, decided once
+// from the file's first row group.
+//
+// A text column whose values repeat (department, project, enumerations, the lineage
+// columns) goes as an Arrow dictionary array built here with a Go map: pqarrow then writes
+// the indices as they are, where for a plain string array it would hash every value through
+// its memo table, allocating as it goes, which was the largest single cost of the ingest.
+// The dictionary type is only how the batch is passed: the files do not store the Arrow
+// schema, so every reader sees the Parquet types (text, DECIMAL(18,2), DATE, INT).
+// Columns whose values are nearly all distinct are written plain, without a dictionary.
+type encodingPlan struct {
+	schema *arrow.Schema // the write schema: the lake schema with dictionary text columns
+	dict   []bool        // by rowGroup column
+	plain  []string      // column names written without a dictionary
+}
+
+var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+
+func (g *rowGroup) plan(lake *arrow.Schema) *encodingPlan {
+	p := &encodingPlan{dict: make([]bool, len(g.cols))}
+	fields := slices.Clone(lake.Fields())
+	plain := map[string]bool{}
+	for _, name := range g.plainColumns(lake) {
+		plain[name] = true
+	}
+	for i := range fields {
+		name := fields[i].Name
+		isText := fields[i].Type.ID() == arrow.STRING
+		switch {
+		case name == contract.LineageFileSHA256 || name == contract.LineageBatchID:
+			fields[i].Type = dictString
+		case i < len(g.cols) && isText && !plain[name]:
+			fields[i].Type = dictString
+			p.dict[i] = true
+		default:
+			// Numbers and dates go plain: zstd packs them about as well as a dictionary
+			// would, for less work.
+			p.plain = append(p.plain, name)
+		}
+	}
+	p.schema = arrow.NewSchema(fields, nil)
+	return p
 }
 
 // plainColumns picks the columns of a file's first row group whose values are nearly all
@@ -291,16 +405,19 @@ func (g *rowGroup) plainColumns(schema *arrow.Schema) []string {
 	return plain
 }
 
-// constantString returns a string array of n copies of s.
-func constantString(mem memory.Allocator, s string, n int) arrow.Array {
-	b := array.NewStringBuilder(mem)
-	defer b.Release()
-	b.Reserve(n)
-	b.ReserveData(n * len(s))
-	for range n {
-		b.Append(s)
-	}
-	return b.NewArray()
+// constantDict returns a dictionary array of n rows that all hold s.
+func constantDict(s string, n int) arrow.Array {
+	dict := colBuf{kind: kindBinary, dt: arrow.BinaryTypes.String}
+	dict.reset()
+	dict.values = append(dict.values, s...)
+	dict.offsets = append(dict.offsets, int32(len(s)))
+	dictData := dict.arrayData(1)
+	defer dictData.Release()
+	zeros := make([]int32, n)
+	data := array.NewData(dictString, n, []*memory.Buffer{nil, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(zeros))}, nil, 0, 0)
+	data.SetDictionary(dictData)
+	defer data.Release()
+	return array.MakeFromData(data)
 }
 
 // partFile is one partition's Parquet file. Row groups are written one at a time; workers
@@ -310,13 +427,13 @@ type partFile struct {
 	fw   *pqarrow.FileWriter
 }
 
-func openPartFile(path string, schema *arrow.Schema, mem memory.Allocator, batchRows int, plain []string) (*partFile, error) {
+func openPartFile(path string, plan *encodingPlan, mem memory.Allocator, batchRows int) (*partFile, error) {
 	sink, err := createBuffered(path)
 	if err != nil {
 		return nil, err
 	}
-	props, arrProps := writerProperties(mem, batchRows, plain...)
-	fw, err := pqarrow.NewFileWriter(schema, sink, props, arrProps)
+	props := dataProperties(mem, batchRows, plan.plain...)
+	fw, err := pqarrow.NewFileWriter(plan.schema, sink, props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem)))
 	if err != nil {
 		sink.Close()
 		os.Remove(path)
