@@ -72,8 +72,6 @@ func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parqu
 		// at the cost of a pass over every row group.
 		parquet.WithStatsFor(contract.LineageFileSHA256, false),
 		parquet.WithStatsFor(contract.LineageBatchID, false),
-		// Source lines rise through a file: as deltas they take a few bits each.
-		parquet.WithEncodingFor(contract.LineageSourceLine, parquet.Encodings.DeltaBinaryPacked),
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithCompressionLevel(1),
