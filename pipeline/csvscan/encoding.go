@@ -133,15 +133,23 @@ func NewDecoder(r io.Reader, enc Encoding) (*Decoder, error) {
 	}
 	head := d.in[:d.w]
 
+	// A byte order mark outweighs the encoding a profile names: a department that re-saves
+	// its usual Windows-1252 return as "CSV UTF-8" from Excel gets a BOM, and reading those
+	// bytes as Windows-1252 would turn every £ into Â£.
+	utf8BOM := bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF})
+	utf16BOM := bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF})
+	if d.mode == modeCP1252 && (utf8BOM || utf16BOM) {
+		d.mode, d.detected = modeAuto, UTF8
+	}
 	switch {
 	case enc == UTF16:
 		d.startUTF16(unicode.UTF16(unicode.LittleEndian, unicode.UseBOM))
 		return d, nil
 	case d.mode == modeCP1252:
 		return d, nil
-	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+	case utf8BOM:
 		d.r = 3
-	case d.mode == modeAuto && (bytes.HasPrefix(head, []byte{0xFF, 0xFE}) || bytes.HasPrefix(head, []byte{0xFE, 0xFF})):
+	case d.mode == modeAuto && utf16BOM:
 		d.detected = UTF16
 		d.startUTF16(unicode.UTF16(unicode.LittleEndian, unicode.UseBOM))
 		return d, nil

@@ -230,3 +230,30 @@ func TestDecoderPassThroughAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per pass, want 0", allocs)
 	}
 }
+
+// A profile names Windows-1252, but the department re-saved the file as UTF-8 with a BOM:
+// the BOM wins, so neither the header nor the £ is mangled.
+func TestByteOrderMarkOutweighsNamedWindows1252(t *testing.T) {
+	for name, tc := range map[string]struct {
+		in   []byte
+		want string
+	}{
+		"utf-8 bom":    {[]byte("\xEF\xBB\xBFAmount\n\xC2\xA35\n"), "Amount\n£5\n"},
+		"utf-16le bom": {[]byte("\xFF\xFEA\x00\n\x00\xA3\x005\x00\n\x00"), "A\n£5\n"},
+		"no bom":       {[]byte("Amount\n\xA35\n"), "Amount\n£5\n"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, err := NewDecoder(bytes.NewReader(tc.in), Windows1252)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := io.ReadAll(d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("decoded %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

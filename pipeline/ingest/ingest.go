@@ -172,6 +172,9 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	if !it.Next() {
 		return rejectWhole(res, ReasonEmptyFile, "the file has no header row"), nil
 	}
+	if p := it.Problem(); p != nil {
+		return rejectWhole(res, ReasonMalformedCSV, "the header row is not well-formed CSV: "+p.Error()), nil
+	}
 	header := make([]string, len(it.Fields()))
 	for i, h := range it.Fields() {
 		header[i] = string(h)
@@ -202,7 +205,10 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	res.FirstRejects = run.rejects.first
 	res.Status = StatusIngested
 
-	if res.RowsRead > 0 && float64(res.RowsRejected)/float64(res.RowsRead) > opt.RejectRateLimit {
+	// Rows holding nothing but delimiters are rejected for the record, but say nothing
+	// about whether the file is the right layout, so they do not count towards quarantine.
+	blank := res.RejectsByReason[ReasonBlankRow]
+	if considered := res.RowsRead - blank; considered > 0 && float64(res.RowsRejected-blank)/float64(considered) > opt.RejectRateLimit {
 		log.Warn("quarantining file", "rows_read", res.RowsRead, "rows_rejected", res.RowsRejected)
 		if err := run.quarantine(ctx, &res); err != nil {
 			run.abort()

@@ -612,7 +612,7 @@ func TestIngestWholeFileRejects(t *testing.T) {
 		{"a required column missing", "spend", []byte("project_id,department,financial_year,period,budget_type\nSOF-1,DfE,2023-24,1,RDEL\n"), false, ingest.ReasonMissingColumns, "actual_gbp"},
 		{"neither period nor payment_date", "spend", []byte("project_id,department,budget_type,actual_gbp\nSOF-1,DfE,RDEL,1\n"), false, ingest.ReasonMissingColumns, "payment_date"},
 		{"two headers for one column", "spend", []byte(spendHeader + ",Actual GBP\nSOF-1,DfE,2023-24,1,RDEL,1,1\n"), false, ingest.ReasonDuplicateColumn, "actual_gbp"},
-		{"a quote left open in the header", "spend", []byte("project_id,\"department,financial_year,period,budget_type,actual_gbp\n" + strings.Repeat("SOFé,DfE,2023-24,1,RDEL,1\n", 500)), false, ingest.ReasonMissingColumns, `"department,financial_year,period,budget_type,actual_gbp\nSOF…"`},
+		{"a quote left open in the header", "spend", []byte("project_id,\"department,financial_year,period,budget_type,actual_gbp\n" + strings.Repeat("SOFé,DfE,2023-24,1,RDEL,1\n", 500)), false, ingest.ReasonMalformedCSV, "header row"},
 		{"another dataset's file", "lessons", []byte(spendHeader + "\nSOF-1,DfE,2023-24,1,RDEL,1\n"), false, ingest.ReasonMissingColumns, "lesson_id"},
 		{"not readable", "spend", nil, true, ingest.ReasonUnreadable, ""},
 	}
@@ -707,6 +707,17 @@ func TestQuarantine(t *testing.T) {
 	atLimit := ingestBytes(t, "spend", []byte(spendHeader+"\nSOF-1,DfE,2023-24,1,RDEL,10\nSOF-1,DfE,2023-24,1,XDEL,10\nSOF-1,DfE,2023-24,1,RDEL,ten\nSOF-1,DfE,2023-24,1,RDEL,11\n"), nil, ingest.Options{RejectRateLimit: 0.5})
 	if atLimit.Status != ingest.StatusIngested || atLimit.RowsAccepted != 2 || atLimit.RowsRejected != 2 {
 		t.Errorf("at the limit: status %s, accepted %d, rejected %d; want ingested, 2, 2", atLimit.Status, atLimit.RowsAccepted, atLimit.RowsRejected)
+	}
+}
+
+// TestBlankRowsDoNotQuarantine: rows of bare delimiters, common at the end of spreadsheet
+// exports, are rejected as blank_row but leave the reject rate alone.
+func TestBlankRowsDoNotQuarantine(t *testing.T) {
+	data := []byte(spendHeader + "\nSOF-1,DfE,2023-24,1,RDEL,10\n" + strings.Repeat(",,,,,\n", 5) + "SOF-1,DfE,2023-24,1,XDEL,10\n")
+	got := ingestBytes(t, "spend", data, nil, ingest.Options{RejectRateLimit: 0.5})
+	if got.Status != ingest.StatusIngested || got.RowsAccepted != 1 || got.RowsRejected != 6 || got.RejectsByReason[ingest.ReasonBlankRow] != 5 {
+		t.Errorf("status %s, accepted %d, rejected %d (%v); want ingested with 1 accepted, 5 blank rows and 1 bad row rejected",
+			got.Status, got.RowsAccepted, got.RowsRejected, got.RejectsByReason)
 	}
 }
 
