@@ -23,7 +23,7 @@ import (
 // A non-empty layout is a Go time layout ("02/01/2006") that the value must match exactly;
 // it follows the time package, whose two-digit year 69 is 1969.
 func Date(b []byte, layout string) (days int32, null bool, err error) {
-	v := trim(b)
+	v := Trim(b)
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}
@@ -163,7 +163,7 @@ func timeOfDay(t []byte) bool {
 	if t[0] != ' ' && t[0] != 'T' {
 		return false
 	}
-	t = trim(t[1:])
+	t = Trim(t[1:])
 	h, lh := readNumber(t, 0)
 	if lh < 1 || lh > 2 || h > 23 || lh >= len(t) || t[lh] != ':' {
 		return false

@@ -39,7 +39,7 @@ func FuzzMoney(f *testing.F) {
 		}
 		// An independent oracle: strip what Money allows around the number and let
 		// math/big read the rest exactly.
-		v := trim(in)
+		v := Trim(in)
 		neg := bytes.HasPrefix(v, []byte("(")) || bytes.Contains(v, []byte("-"))
 		clean := strings.Map(func(r rune) rune {
 			if strings.ContainsRune("£,()-+\u00a0", r) || r < utf8.RuneSelf && isSpace(byte(r)) {

@@ -56,13 +56,13 @@ func FinancialYearOf(days int32) (fy string, period int) {
 }
 
 func parseFY(b []byte) (int, error) {
-	orig := trim(b)
+	orig := Trim(b)
 	v := orig
 	bad := func() (int, error) {
 		return 0, newError(CodeBadFinancialYear, orig, "financial year %q is not in the form 2023-24")
 	}
 	if len(v) >= 2 && v[0]|0x20 == 'f' && v[1]|0x20 == 'y' {
-		v = trim(v[2:])
+		v = Trim(v[2:])
 	}
 	y1, l1 := readNumber(v, 0)
 	switch l1 {
@@ -72,7 +72,7 @@ func parseFY(b []byte) (int, error) {
 	default:
 		return bad()
 	}
-	rest := trim(v[l1:])
+	rest := Trim(v[l1:])
 	switch {
 	case len(rest) > 0 && (rest[0] == '-' || rest[0] == '/'):
 		rest = rest[1:]
@@ -83,7 +83,7 @@ func parseFY(b []byte) (int, error) {
 	default:
 		return bad()
 	}
-	rest = trim(rest)
+	rest = Trim(rest)
 	y2, l2 := readNumber(rest, 0)
 	if l2 != len(rest) || (l2 != 2 && l2 != 4) {
 		return bad()

@@ -17,7 +17,7 @@ const maxPounds = 9_999_999_999_999_999
 // more (CodeMoneyOverflow). It never uses floating point and never allocates unless it
 // fails.
 func Money(b []byte) (cents int64, null bool, err error) {
-	v := trim(b)
+	v := Trim(b)
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}
@@ -41,7 +41,7 @@ func parseMoney(v []byte) (int64, Code) {
 		if v[len(v)-1] != ')' {
 			return 0, CodeBadMoney
 		}
-		v = trim(v[1 : len(v)-1])
+		v = Trim(v[1 : len(v)-1])
 		neg, parens = true, true
 	}
 
@@ -65,7 +65,7 @@ prefix:
 		default:
 			break prefix
 		}
-		v = trim(v)
+		v = Trim(v)
 	}
 	pounds, intDigits, i, over, ok := readInteger(v, 0, maxPounds)
 	if !ok {

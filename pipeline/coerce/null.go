@@ -4,7 +4,7 @@ package coerce
 // one of N/A, NA, - or null in any case. Every parser here checks it first and reports
 // null rather than an error, so a department's placeholder never becomes a reject.
 func IsNull(b []byte) bool {
-	return isNullTrimmed(trim(b))
+	return isNullTrimmed(Trim(b))
 }
 
 func isNullTrimmed(b []byte) bool {
@@ -25,7 +25,9 @@ func isNullTrimmed(b []byte) bool {
 
 // trim removes ASCII white space and no-break spaces (U+00A0, which spreadsheets put
 // around numbers and which arrives as byte 0xA0 in Windows-1252 files) from both ends.
-func trim(b []byte) []byte {
+// Trim removes ASCII white space and no-break spaces (U+00A0, which spreadsheets put
+// around numbers) from both ends of b.
+func Trim(b []byte) []byte {
 	for len(b) > 0 {
 		if isSpace(b[0]) {
 			b = b[1:]

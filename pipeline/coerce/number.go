@@ -9,7 +9,7 @@ import (
 // and a decimal part only if it is all zeros (3.0, as a spreadsheet or pandas may write
 // a whole number). 3.5 is rejected rather than rounded.
 func Int(b []byte) (n int64, null bool, err error) {
-	v := trim(b)
+	v := Trim(b)
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}
@@ -42,13 +42,13 @@ const maxFloatText = 64
 // negative. It rejects percentages, currency signs, hexadecimal, Inf and NaN: a contract
 // column that holds those wants a different type, not a silent guess.
 func Float(b []byte) (f float64, null bool, err error) {
-	v := trim(b)
+	v := Trim(b)
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}
 	neg, parens := false, false
 	if v[0] == '(' && v[len(v)-1] == ')' && len(v) > 1 {
-		v, neg, parens = trim(v[1:len(v)-1]), true, true
+		v, neg, parens = Trim(v[1:len(v)-1]), true, true
 	}
 	if len(v) > 0 && (v[0] == '+' || v[0] == '-') && !parens {
 		neg = v[0] == '-'
@@ -96,11 +96,11 @@ func Float(b []byte) (f float64, null bool, err error) {
 		}
 	}
 	if digits == 0 || i != len(v) {
-		return 0, false, newError(CodeBadNumber, trim(b), "%q is not a number")
+		return 0, false, newError(CodeBadNumber, Trim(b), "%q is not a number")
 	}
 	f, err = strconv.ParseFloat(string(clean), 64)
 	if err != nil {
-		return 0, false, newError(CodeBadNumber, trim(b), "%q is out of range for a number")
+		return 0, false, newError(CodeBadNumber, Trim(b), "%q is out of range for a number")
 	}
 	if neg {
 		f = -f

@@ -66,6 +66,21 @@ func writerProperties(mem memory.Allocator, batchRows int, plain ...string) (*pa
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
 }
 
+// textColumns are the names of every text column of every dataset.
+var textColumns = func() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ds := range contract.All() {
+		for _, c := range ds.Columns {
+			if ArrowType(c.Type).ID() == arrow.STRING && !seen[c.Name] {
+				seen[c.Name] = true
+				out = append(out, c.Name)
+			}
+		}
+	}
+	return out
+}()
+
 func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{
 		// The lineage columns hold one value per file: statistics would only repeat it,
@@ -81,6 +96,13 @@ func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parqu
 	}
 	for _, col := range plain {
 		opts = append(opts, parquet.WithDictionaryFor(col, false))
+	}
+	// Text columns carry no min/max statistics: for a dictionary column pqarrow finds the
+	// referenced values of every page with a hash pass over its indices, and nothing reads
+	// text ranges (the warehouse loads whole files; analysts query the warehouse). Dates,
+	// periods and amounts keep theirs, which is what row-group pruning uses.
+	for _, col := range textColumns {
+		opts = append(opts, parquet.WithStatsFor(col, false))
 	}
 	return parquet.NewWriterProperties(opts...)
 }
@@ -294,12 +316,20 @@ func (g *rowGroup) dictArray(i int) arrow.Array {
 	clear(d.ids)
 	d.values.reset()
 	d.indices = d.indices[:0]
+	var last []byte
+	lastID := int32(-1)
 	for r := 0; r < g.rows; r++ {
 		if b.nulls > 0 && b.valid[r>>3]&(1<<(r&7)) == 0 {
 			d.indices = append(d.indices, 0) // never read, but must be a valid index
 			continue
 		}
 		v := b.values[b.offsets[r]:b.offsets[r+1]]
+		// Returns come grouped by project and department, so a value usually repeats the
+		// row before: comparing bytes is cheaper than hashing them.
+		if lastID >= 0 && string(v) == string(last) {
+			d.indices = append(d.indices, lastID)
+			continue
+		}
 		id, ok := d.ids[string(v)]
 		if !ok {
 			id = int32(len(d.values.offsets) - 1)
@@ -308,6 +338,7 @@ func (g *rowGroup) dictArray(i int) arrow.Array {
 			d.values.offsets = append(d.values.offsets, int32(len(d.values.values)))
 		}
 		d.indices = append(d.indices, id)
+		last, lastID = v, id
 	}
 	if len(d.values.offsets) == 1 { // every row null: index 0 still needs a value
 		d.values.offsets = append(d.values.offsets, 0)

@@ -54,18 +54,24 @@ func newRowParser(l *layout) *rowParser {
 
 // parse fills p.cells from fields, or says why the row is rejected.
 func (p *rowParser) parse(fields [][]byte) *rowError {
-	l := p.l
-	p.fyBuf = p.fyBuf[:0]
-	if blankRow(fields) {
+	err := p.parseFields(fields)
+	if err != nil && blankRow(fields) {
 		// Spreadsheets save emptied rows as a line of delimiters. It is counted like any
 		// other row, so it is rejected under its own code rather than as a missing value.
+		// Only a row that failed is checked: a good row cannot be blank.
 		return &rowError{ReasonBlankRow, "", fmt.Sprintf("the row has %d fields and every one is empty (a line of delimiters only): there is nothing to take in; delete the row", len(fields))}
 	}
+	return err
+}
+
+func (p *rowParser) parseFields(fields [][]byte) *rowError {
+	l := p.l
+	p.fyBuf = p.fyBuf[:0]
 	if len(fields) < l.headerFields && !l.padShort {
 		return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d: a field is missing or a delimiter was lost; give every row one field per header column", len(fields), l.headerFields)}
 	}
 	for i := l.headerFields; i < len(fields); i++ {
-		if len(bytes.TrimSpace(fields[i])) != 0 {
+		if len(coerce.Trim(fields[i])) != 0 {
 			return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d (field %d holds %q): an unquoted delimiter inside a value splits it; put such values in double quotes", len(fields), l.headerFields, i+1, clip(fields[i]))}
 		}
 	}
@@ -79,7 +85,7 @@ func (p *rowParser) parse(fields [][]byte) *rowError {
 			if f := l.fieldOf[c]; f < len(fields) {
 				raw = fields[f] // else a short row padded with empty fields (padShort)
 			}
-			if l.hasFallback[c] && coerce.IsNull(bytes.TrimSpace(raw)) {
+			if l.hasFallback[c] && coerce.IsNull(raw) {
 				raw = l.fallback[c]
 			}
 		case l.hasFallback[c]:
@@ -94,7 +100,7 @@ func (p *rowParser) parse(fields [][]byte) *rowError {
 
 func (p *rowParser) coerce(c int, raw []byte) *rowError {
 	col := &p.l.dataset.Columns[c]
-	v := bytes.TrimSpace(raw)
+	v := coerce.Trim(raw)
 	out := &p.cells[c]
 	*out = cell{}
 	if coerce.IsNull(v) {
@@ -193,7 +199,7 @@ func (p *rowParser) rules() *rowError {
 // blankRow reports whether every field of a record is empty or white space.
 func blankRow(fields [][]byte) bool {
 	for _, f := range fields {
-		if len(bytes.TrimSpace(f)) != 0 {
+		if len(coerce.Trim(f)) != 0 {
 			return false
 		}
 	}
