@@ -389,6 +389,9 @@ func (g *rowGroup) plan(lake *arrow.Schema) *encodingPlan {
 		case i < len(g.cols) && isText && !plain[name]:
 			fields[i].Type = dictString
 			p.dict[i] = true
+		case i < len(g.cols) && g.cols[i].kind == kindInt32 && !plain[name]:
+			// A whole number with few values (period, round, SMS level) keeps Parquet's
+			// dictionary: a few bits a row, where plain is 32 bits for zstd to chew.
 		default:
 			// Numbers and dates go plain: zstd packs them about as well as a dictionary
 			// would, for less work.
