@@ -169,9 +169,20 @@ func (b *batch) cleanLeftovers() error {
 	if err := os.MkdirAll(b.ws.Staging(), 0o755); err != nil {
 		return err
 	}
-	builds, _ := filepath.Glob(filepath.Join(b.ws.Warehouse(), ".build-*"))
-	for _, p := range builds {
-		os.Remove(p)
+	for _, pattern := range []string{
+		filepath.Join(b.ws.Warehouse(), ".build-*"),
+		filepath.Join(b.ws.Store(), ".incoming-*"),
+		filepath.Join(b.ws.Exports(), ".staging-*"),
+	} {
+		leftovers, err := filepath.Glob(pattern)
+		if err != nil {
+			return err
+		}
+		for _, p := range leftovers {
+			if err := os.RemoveAll(p); err != nil {
+				return fmt.Errorf("batch: clean up after an earlier run: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -204,10 +215,21 @@ func (b *batch) listInbox() ([]inboxFile, error) {
 		files = append(files, inboxFile{path: p, rel: filepath.ToSlash(rel)})
 		return nil
 	})
-	// Arrival order within one batch is the sorted path, so a department's corrected file
-	// named after the original supersedes it even when both arrive the same night.
-	sort.Slice(files, func(i, j int) bool { return files[i].rel < files[j].rel })
+	sort.Slice(files, func(i, j int) bool { return arrivesBefore(files[i].rel, files[j].rel) })
 	return files, err
+}
+
+// arrivesBefore orders the files of one batch, and so decides which of two files carrying
+// the same natural key supersedes the other. It is the path order with each file's
+// extension set aside, so that the usual names of a correction sort after the original:
+// "dfe-2024-01.csv" before "dfe-2024-01 (corrected).csv", "dfe-2024-01-v2.csv" and
+// "dfe-2024-01-corrected.csv" (with the extension, " " and "-" would sort before ".").
+func arrivesBefore(a, b string) bool {
+	sa, sb := strings.TrimSuffix(a, path.Ext(a)), strings.TrimSuffix(b, path.Ext(b))
+	if sa != sb {
+		return sa < sb
+	}
+	return a < b
 }
 
 // route finds a file's dataset and source profile: the first profile whose pattern matches,
@@ -250,14 +272,21 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sha, size, err := hashFile(f.path)
+		sha, size, err := b.keepOriginal(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			b.log.Warn("file left the inbox before it could be read: skipped", "file", f.rel)
+			continue
+		}
 		if err != nil {
-			return fmt.Errorf("batch: %s: %w", f.rel, err)
+			return fmt.Errorf("batch: keep original of %s: %w", f.rel, err)
 		}
 		delivery := ledger.Delivery{SHA256: sha, SourcePath: f.rel, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
-		if prev, ok := bySHA[sha]; ok {
+		// Only bytes that were taken in are duplicates. Bytes once rejected or quarantined
+		// (a misfiled copy, a layout no profile knew yet) are read again: the department
+		// or the operator has put them back for a reason.
+		if prev, ok := bySHA[sha]; ok && prev.Status == ledger.StatusIngested {
 			b.log.Info("file already ingested: same bytes as an earlier delivery", "file", f.rel, "first_delivered_as", prev.SourcePath, "sha256", sha)
-			delivery.Status = "duplicate"
+			delivery.Status = ledger.StatusDuplicate
 			b.run.FilesDuplicate++
 		} else {
 			arrival++
@@ -269,6 +298,11 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 			delivery.Status = rec.Status
 		}
 		b.run.Deliveries = append(b.run.Deliveries, delivery)
+		// The run record is saved with each delivery, so a crash never loses what the
+		// run had already done.
+		if err := b.led.SaveRun(b.run); err != nil {
+			return err
+		}
 		// The bytes are in the store and the ledger says what became of them: the inbox
 		// copy has done its job.
 		if err := os.Remove(f.path); err != nil {
@@ -278,15 +312,54 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 	return nil
 }
 
+// keepOriginal copies an inbox file into the content-addressed store, hashing the bytes as
+// it copies them, so the stored file holds exactly the bytes its name is the digest of even
+// if the inbox copy changes meanwhile. The ingest then reads the stored copy.
+func (b *batch) keepOriginal(f inboxFile) (sha string, size int64, err error) {
+	in, err := os.Open(f.path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(b.ws.Store(), ".incoming-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	if size, err = io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Chmod(0o444); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Close(); err != nil {
+		return "", 0, err
+	}
+	sha = hex.EncodeToString(h.Sum(nil))
+	dst := b.ws.StorePath(sha)
+	if _, statErr := os.Stat(dst); statErr == nil {
+		os.Remove(tmp.Name()) // the same bytes are stored already
+		return sha, size, nil
+	}
+	if err = os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", 0, err
+	}
+	return sha, size, fsutil.RenameDurable(tmp.Name(), dst)
+}
+
 func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int64, arrival int64) (ledger.File, error) {
 	log := b.log.With("file", f.rel)
 	rec := ledger.File{SHA256: sha, SourcePath: f.rel, Arrival: arrival, BatchID: b.run.BatchID, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
 	store := b.ws.StorePath(sha)
-	if _, err := os.Stat(store); errors.Is(err, fs.ErrNotExist) {
-		if _, err := fsutil.CopyFileAtomic(f.path, store); err != nil {
-			return rec, fmt.Errorf("batch: keep original of %s: %w", f.rel, err)
-		}
-	}
 	ds, profile := b.route(f.rel)
 	if profile != nil {
 		rec.Profile = profile.Name
@@ -369,20 +442,6 @@ func moveIntoLake(stage, lake, rel string) error {
 	return fsutil.RenameDurable(filepath.Join(stage, filepath.FromSlash(rel)), dst)
 }
 
-func hashFile(p string) (string, int64, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, err
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
-}
-
 // published is what state/published.json and state/exported.json remember.
 type published struct {
 	BatchID     string    `json:"batch_id"`
@@ -459,13 +518,20 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		if err := b.build(ctx, files, pub.BatchID, &out); err != nil {
 			return out, err
 		}
-		b.run.WarehouseSeconds = time.Since(start).Seconds()
-		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: b.opt.Now().UTC()}); err != nil {
+		b.run.WarehouseSeconds = time.Since(start).Seconds() - b.run.ExportSeconds
+		now := b.opt.Now().UTC()
+		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now}); err != nil {
+			return out, err
+		}
+		if err := writeState(filepath.Join(b.ws.State(), "exported.json"), published{BatchID: b.run.BatchID, Fingerprint: b.exportKey(fp), At: now}); err != nil {
 			return out, err
 		}
 		b.run.Status = StatusPublished
 		b.run.Warehouse = b.ws.WarehouseFile()
+		return out, nil
 	}
+	// The warehouse stands; its exports may not, if a crash came between the two renames
+	// or the export settings changed.
 	start := time.Now()
 	exported, err := b.exportIfStale(ctx, fp)
 	if err != nil {
@@ -474,6 +540,11 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	b.run.ExportSeconds = time.Since(start).Seconds()
 	out.Exports = exported
 	return out, nil
+}
+
+// exportKey identifies the exports of a warehouse under the current export settings.
+func (b *batch) exportKey(fp string) string {
+	return fmt.Sprintf("%s suppress_below=%d", fp, b.cfg.Export.SuppressBelow)
 }
 
 func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch string, out *Outcome) error {
@@ -491,10 +562,10 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 	}
 	buildPath := filepath.Join(b.ws.Warehouse(), ".build-"+b.run.BatchID+".duckdb")
 	res, err := warehouse.Build(ctx, warehouse.Input{
-		Path:    buildPath,
-		LakeDir: b.ws.Lake(),
-		Files:   files,
-		Runs:    runs,
+		Path:      buildPath,
+		LakeDir:   b.ws.Lake(),
+		Files:     files,
+		Runs:      runs,
 		Marts:   b.cfg.Marts,
 		Logger:  b.log,
 	})
@@ -510,21 +581,76 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 	}
 	var ce *warehouse.ChecksError
 	if errors.As(err, &ce) {
-		failed := filepath.Join(b.ws.Warehouse(), "failed-"+b.run.BatchID+".duckdb")
-		os.Rename(buildPath, failed)
 		b.run.Status = StatusChecksFailed
-		b.run.Message = fmt.Sprintf("%v; the last published warehouse is unchanged; the failed build is kept at %s", err, failed)
+		b.run.Message = fmt.Sprintf("%v; the last published warehouse is unchanged", err)
+		if kept, kerr := b.keepFailedBuild(buildPath); kerr != nil {
+			b.run.Message += fmt.Sprintf("; the failed build could not be kept: %v", kerr)
+		} else {
+			b.run.Message += "; the failed build is kept at " + kept
+		}
 		return err
 	}
 	if err != nil {
 		return err
 	}
-	return warehouse.Publish(buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), previousBatch, b.cfg.KeepWarehouses)
+	// The exports are made from the new file before it is published, so a failed export
+	// leaves the last published warehouse and exports as they were.
+	staging := filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)
+	start := time.Now()
+	if _, err := export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}); err != nil {
+		os.Remove(buildPath)
+		os.RemoveAll(staging)
+		return err
+	}
+	b.run.ExportSeconds = time.Since(start).Seconds()
+	if err := warehouse.Publish(buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), previousBatch, b.cfg.KeepWarehouses); err != nil {
+		return err
+	}
+	written, err := publishExports(staging, b.ws.Exports())
+	if err != nil {
+		return err
+	}
+	out.Exports = written
+	return nil
+}
+
+// keepFailedBuild moves a build whose data tests failed to failed-<batch>.duckdb for
+// inspection, replacing the one an earlier night left: one is enough to debug, and a week
+// of failures must not fill the disk.
+func (b *batch) keepFailedBuild(buildPath string) (string, error) {
+	old, err := filepath.Glob(filepath.Join(b.ws.Warehouse(), "failed-*.duckdb"))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range old {
+		if err := os.Remove(p); err != nil {
+			return "", err
+		}
+	}
+	failed := filepath.Join(b.ws.Warehouse(), "failed-"+b.run.BatchID+".duckdb")
+	return failed, os.Rename(buildPath, failed)
+}
+
+// publishExports renames each staged export into dir and removes the staging folder.
+func publishExports(staging, dir string) ([]string, error) {
+	entries, err := os.ReadDir(staging)
+	if err != nil {
+		return nil, fmt.Errorf("batch: exports: %w", err)
+	}
+	var written []string
+	for _, e := range entries {
+		dst := filepath.Join(dir, e.Name())
+		if err := fsutil.RenameDurable(filepath.Join(staging, e.Name()), dst); err != nil {
+			return written, fmt.Errorf("batch: exports: %w", err)
+		}
+		written = append(written, dst)
+	}
+	return written, os.Remove(staging)
 }
 
 func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) {
 	state := filepath.Join(b.ws.State(), "exported.json")
-	key := fmt.Sprintf("%s suppress_below=%d", fp, b.cfg.Export.SuppressBelow)
+	key := b.exportKey(fp)
 	prev, err := readState(state)
 	if err != nil {
 		return nil, err

@@ -12,7 +12,8 @@
 // keeps memory flat however many partitions a file spans. Ingest writes into a staging
 // folder; the caller publishes the files by rename and then records them in the ledger.
 //
-// The package knows nothing of the workspace, the ledger or DuckDB.
+// The package knows nothing of the workspace or DuckDB and writes no ledger records; it
+// borrows only the ledger's names for what became of a file.
 package ingest
 
 import (
@@ -37,6 +38,7 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/csvscan"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 )
 
 // Status is what became of a file.
@@ -45,11 +47,11 @@ type Status string
 // File statuses.
 const (
 	// StatusIngested: the file was read; its accepted rows are in the lake.
-	StatusIngested Status = "ingested"
+	StatusIngested Status = ledger.StatusIngested
 	// StatusRejected: the file could not be read as its dataset at all.
-	StatusRejected Status = "rejected"
+	StatusRejected Status = ledger.StatusRejected
 	// StatusQuarantined: too many rows were rejected; none of the file's rows are used.
-	StatusQuarantined Status = "quarantined"
+	StatusQuarantined Status = ledger.StatusQuarantined
 )
 
 // DefaultBufferBytes is Options.BufferBytes when unset: room for about eight full row
@@ -80,6 +82,9 @@ type Options struct {
 	// as a smaller row group. It keeps memory flat for a file spread over many partitions.
 	BufferBytes     int
 	RejectRateLimit float64
+	// MaxRecordBytes caps one record, so a quote left open cannot swallow the rest of a
+	// file into memory; 0 means csvscan's default. A file with a longer record is rejected.
+	MaxRecordBytes int
 	// KeepRejects is how many rejects Result.FirstRejects holds (default 20).
 	KeepRejects int
 	Alloc       memory.Allocator
@@ -157,6 +162,9 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	}
 	chunker := csvscan.NewChunker(dec, opt.ChunkBytes)
 	chunker.Delim = delim
+	if opt.MaxRecordBytes > 0 {
+		chunker.MaxRecordBytes = opt.MaxRecordBytes
+	}
 	first, err := chunker.Next()
 	if errors.Is(err, io.EOF) {
 		return rejectWhole(res, ReasonEmptyFile, "the file is empty: no header row"), nil
@@ -194,6 +202,11 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	run.rejects = newRejectWriter(rejectsPath, in.SHA256, in.Source, opt.BatchID, opt.Alloc, opt.KeepRejects)
 	if err := run.parallel(ctx, first, chunker); err != nil {
 		run.abort()
+		if errors.Is(err, csvscan.ErrRecordTooLong) {
+			// The file's own bytes are at fault (a quote never closed, most often), not
+			// the machine: reject the file and let the batch go on.
+			return rejectWhole(res, ReasonMalformedCSV, err.Error()), nil
+		}
 		return res, fmt.Errorf("ingest %s: %w", in.Source, err)
 	}
 	// A Windows-1252 byte may first appear past the sniffed start: ask again at the end.

@@ -710,6 +710,21 @@ func TestQuarantine(t *testing.T) {
 	}
 }
 
+// TestRecordTooLongRejectsTheFile: a quote left open far from the end of a file makes a
+// record longer than the limit; that is the file's fault, so the file is rejected whole as
+// malformed_csv and no error stops the batch.
+func TestRecordTooLongRejectsTheFile(t *testing.T) {
+	good := strings.Repeat("SOF-1,DfE,2023-24,1,RDEL,10\n", 2000)
+	data := []byte(spendHeader + "\n" + good + "SOF-1,\"DfE,2023-24,1,RDEL,10\n" + good)
+	got := ingestBytes(t, "spend", data, nil, ingest.Options{ChunkBytes: 1024, MaxRecordBytes: 4096})
+	if got.Status != ingest.StatusRejected || got.Reason != ingest.ReasonMalformedCSV || !strings.Contains(got.Message, "line 2002") {
+		t.Errorf("status %s reason %s message %q; want rejected malformed_csv naming line 2002", got.Status, got.Reason, got.Message)
+	}
+	if len(got.Outputs) != 0 || len(filesUnder(t, got.stage)) != 0 {
+		t.Errorf("a rejected file left %v", filesUnder(t, got.stage))
+	}
+}
+
 // TestBlankRowsDoNotQuarantine: rows of bare delimiters, common at the end of spreadsheet
 // exports, are rejected as blank_row but leave the reject rate alone.
 func TestBlankRowsDoNotQuarantine(t *testing.T) {

@@ -18,6 +18,14 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 )
 
+// What became of a delivered file: the status of its commit record, or of a delivery.
+const (
+	StatusIngested    = "ingested"    // read; its accepted rows are in the lake
+	StatusRejected    = "rejected"    // could not be read as its dataset at all
+	StatusQuarantined = "quarantined" // too many rows rejected: none of its rows are used
+	StatusDuplicate   = "duplicate"   // a delivery of bytes already ingested: changes nothing
+)
+
 // File is the commit record of one delivered file's bytes.
 type File struct {
 	SHA256     string    `json:"sha256"`

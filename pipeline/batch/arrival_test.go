@@ -1,0 +1,81 @@
+package batch_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+)
+
+func writeInbox(t *testing.T, cfg config.Config, rel, body string) {
+	t.Helper()
+	p := filepath.Join(cfg.Workspace, "inbox", filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const oneLineSpend = "project_id,department,financial_year,period,budget_type,actual_gbp,line_ref\nSOF-001,Department for Education,2024-25,1,RDEL,%s,T-1\n"
+
+func actualOfT1(t *testing.T, cfg config.Config) string {
+	t.Helper()
+	db := openWarehouse(t, cfg)
+	var v string
+	if err := db.QueryRow("SELECT actual_gbp::VARCHAR FROM spend_lines WHERE line_ref = 'T-1'").Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestCorrectionNamesArriveAfterTheOriginal: a department's original and its correction
+// delivered the same night, named as people name corrections, must leave the corrected
+// figure standing.
+func TestCorrectionNamesArriveAfterTheOriginal(t *testing.T) {
+	for _, correction := range []string{"dfe-2024-04 (corrected).csv", "dfe-2024-04-v2.csv", "dfe-2024-04-corrected.csv", "dfe-2024-04_2.csv"} {
+		t.Run(correction, func(t *testing.T) {
+			cfg := newWorkspace(t, filepath.Join("..", "..", "fixtures", "golden", "inbox"))
+			writeInbox(t, cfg, "spend/dfe-2024-04.csv", fmt.Sprintf(oneLineSpend, "100.00"))
+			writeInbox(t, cfg, "spend/"+correction, fmt.Sprintf(oneLineSpend, "999.00"))
+			runBatch(t, cfg, clock(), false)
+			if got := actualOfT1(t, cfg); got != "999.00" {
+				t.Errorf("after the original and %q, actual_gbp = %s, want the corrected 999.00", correction, got)
+			}
+		})
+	}
+}
+
+// TestRejectedBytesCanBeTakenInLater: a copy dropped in the wrong folder is rejected, but
+// the same bytes in the right folder — that night or a later one — are read, not waved
+// through as a duplicate.
+func TestRejectedBytesCanBeTakenInLater(t *testing.T) {
+	cfg := newWorkspace(t, filepath.Join("..", "..", "fixtures", "golden", "inbox"))
+	body := fmt.Sprintf(oneLineSpend, "123.45")
+	writeInbox(t, cfg, "returns/dfe-2024-04.csv", body) // sorts before spend/: read first
+	writeInbox(t, cfg, "spend/dfe-2024-04.csv", body)
+	now := clock()
+	out := runBatch(t, cfg, now, false)
+	if out.Run.FilesRejected != 1 || out.Run.FilesDuplicate != 0 {
+		t.Errorf("rejected %d duplicate %d; want the misfiled copy rejected and the filed one read", out.Run.FilesRejected, out.Run.FilesDuplicate)
+	}
+	if got := actualOfT1(t, cfg); got != "123.45" {
+		t.Errorf("actual_gbp = %s, want 123.45 from the correctly filed copy", got)
+	}
+
+	// Misfiled alone one night, filed properly the next.
+	cfg2 := newWorkspace(t, filepath.Join("..", "..", "fixtures", "golden", "inbox"))
+	writeInbox(t, cfg2, "returns/dfe-2024-04.csv", body)
+	runBatch(t, cfg2, now, false)
+	writeInbox(t, cfg2, "spend/dfe-2024-04.csv", body)
+	second := runBatch(t, cfg2, now, false)
+	if second.Run.FilesNew != 1 {
+		t.Errorf("second night: %d new files, want the once-rejected bytes read (deliveries %+v)", second.Run.FilesNew, second.Run.Deliveries)
+	}
+	if got := actualOfT1(t, cfg2); got != "123.45" {
+		t.Errorf("actual_gbp = %s, want 123.45", got)
+	}
+}
