@@ -710,6 +710,20 @@ func TestQuarantine(t *testing.T) {
 	}
 }
 
+// TestMistypedYearsAreOutOfRange: a year no return can mean is rejected at the row, so it
+// never reaches the marts (where it would need a deflator and stop the publish).
+func TestMistypedYearsAreOutOfRange(t *testing.T) {
+	data := []byte("project_id,department,financial_year,period,payment_date,budget_type,actual_gbp\n" +
+		"SOF-1,DfE,2203-04,1,,RDEL,10\n" +
+		"SOF-1,DfE,,,15/04/2204,RDEL,10\n" +
+		"SOF-1,DfE,,,15/04/2024,RDEL,10\n")
+	got := ingestBytes(t, "spend", data, nil, ingest.Options{RejectRateLimit: 1})
+	want := []rej{{2, ingest.ReasonOutOfRange, "financial_year"}, {3, ingest.ReasonOutOfRange, "payment_date"}}
+	if diff := cmp.Diff(want, rejectCodes(got.rejects)); diff != "" || got.RowsAccepted != 1 {
+		t.Errorf("accepted %d; rejects (-want +got):\n%s", got.RowsAccepted, diff)
+	}
+}
+
 // TestRecordTooLongRejectsTheFile: a quote left open far from the end of a file makes a
 // record longer than the limit; that is the file's fault, so the file is rejected whole as
 // malformed_csv and no error stops the batch.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/coerce"
@@ -137,10 +138,16 @@ func (p *rowParser) coerce(c int, raw []byte) *rowError {
 		var d int32
 		d, out.null, err = coerce.Date(v, p.l.dateLayout)
 		out.i = int64(d)
+		if err == nil && !out.null && (d < earliestDay || d > latestDay) {
+			return &rowError{ReasonOutOfRange, col.Name, fmt.Sprintf("%s %s is outside %d-%d: is the year mistyped?", col.Name, coerce.DateString(d), earliestYear, latestYear)}
+		}
 	case contract.FinancialYear:
 		var fy string
 		fy, err = coerce.FinancialYear(v)
 		if err == nil {
+			if start, _ := coerce.FinancialYearStart(fy); start < earliestYear || start >= latestYear {
+				return &rowError{ReasonOutOfRange, col.Name, fmt.Sprintf("%s %s is outside %d-%d: is the year mistyped?", col.Name, fy, earliestYear, latestYear)}
+			}
 			out.s = p.keepFY(fy)
 		}
 	}
@@ -153,6 +160,19 @@ func (p *rowParser) coerce(c int, raw []byte) *rowError {
 	}
 	return nil
 }
+
+// The years a date or financial year in a return may fall in. A row outside them is
+// rejected as out_of_range: one mistyped year (2203 for 2023) would otherwise need a GDP
+// deflator no one has, and the warehouse's deflator test would stop every publish.
+const (
+	earliestYear = 1990
+	latestYear   = 2100
+)
+
+var (
+	earliestDay = int32(time.Date(earliestYear, 1, 1, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+	latestDay   = int32(time.Date(latestYear, 12, 31, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+)
 
 // keepFY stores a financial year string in the parser's buffer so a cell can point at it
 // until the next row; financial years are few, so the buffer is reset per row.

@@ -1,0 +1,11 @@
+-- severity: warn
+-- A project's spend for one department, period and budget type now comes from more than one
+-- file. That is right when a later file added lines, but it double counts when a department
+-- resent a period with line_ref filled in where the first return left it empty (the keys
+-- differ, so the correction does not supersede the original). Worth a look.
+SELECT project_id, department, financial_year, period, budget_type,
+       count(DISTINCT _file_sha256) AS files, count(*) AS lines, sum(actual_gbp) AS actual_gbp
+FROM spend_lines
+GROUP BY project_id, department, financial_year, period, budget_type
+HAVING count(DISTINCT _file_sha256) > 1
+ORDER BY project_id, department, financial_year, period, budget_type;
