@@ -82,6 +82,19 @@ func TestRunQueryRunsOnGolden(t *testing.T) {
 		t.Errorf("writing query: code %d, stderr %q; want a read-only refusal", code, stderr)
 	}
 
+	// Nor can it reach the rest of the file system or change its own settings.
+	secret := filepath.Join(t.TempDir(), "secret.csv")
+	os.WriteFile(secret, []byte("a\n1\n"), 0o644)
+	for _, q := range []string{
+		"SELECT * FROM read_csv('" + secret + "')",
+		"COPY (SELECT 1) TO '" + filepath.Join(t.TempDir(), "out.csv") + "'",
+		"SET enable_external_access = true",
+	} {
+		if code, _, stderr := runCLI(t, "query", "-workspace", ws, q); code != ExitFailure {
+			t.Errorf("%s: code %d (stderr %q), want it refused", q, code, stderr)
+		}
+	}
+
 	code, stdout, _ = runCLI(t, "run", "-workspace", ws)
 	if code != ExitOK || !strings.Contains(stdout, ": unchanged") {
 		t.Errorf("second run with nothing new: code %d\n%s", code, stdout)

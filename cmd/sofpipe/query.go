@@ -53,6 +53,19 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return exitCode(stderr, err)
 	}
 	defer db.Close()
+	// One connection, locked down before the user's SQL runs: read-only is not enough on
+	// its own, since COPY TO, read_csv and ATTACH reach the rest of the file system.
+	db.SetMaxOpenConns(1)
+	for _, setting := range []string{
+		"SET enable_external_access = false",
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+		"SET lock_configuration = true",
+	} {
+		if _, err := db.ExecContext(ctx, setting); err != nil {
+			return exitCode(stderr, fmt.Errorf("query: %s: %w", setting, err))
+		}
+	}
 	cols, rows, err := queryRows(ctx, db, flags.Arg(0))
 	if err != nil {
 		return exitCode(stderr, err)

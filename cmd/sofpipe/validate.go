@@ -32,6 +32,9 @@ type fileReport struct {
 	RowsAccepted int64           `json:"rows_accepted"`
 	RowsRejected int64           `json:"rows_rejected"`
 	Problems     []ingest.Reject `json:"problems"`
+	// ProblemsNotShown counts rejected rows beyond -max-problems: the counts above are
+	// always complete, only the listing is cut, so memory stays flat on a huge bad file.
+	ProblemsNotShown int64 `json:"problems_not_shown"`
 }
 
 func validateCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -41,6 +44,7 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	dataset := fs.String("dataset", "", "dataset of every file (default: from the profile, else the file's folder name)")
 	profileName := fs.String("profile", "", "source profile from the config to read every file with")
 	format := fs.String("format", "text", "output format: text or json")
+	maxProblems := fs.Int("max-problems", 1000, "list at most this many problems per file (the counts stay complete)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -63,7 +67,7 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 			fmt.Fprintf(stderr, "sofpipe validate: %s: %v\n", file, err)
 			return ExitUsage
 		}
-		rep, err := validateFile(ctx, cfg, file, ds, profile)
+		rep, err := validateFile(ctx, cfg, file, ds, profile, max(*maxProblems, 1))
 		if err != nil {
 			return exitCode(stderr, err)
 		}
@@ -131,7 +135,7 @@ func pickDataset(cfg config.Config, file, dataset, profileName string) (*contrac
 	return ds, profile, nil
 }
 
-func validateFile(ctx context.Context, cfg config.Config, file string, ds *contract.Dataset, profile *config.Profile) (fileReport, error) {
+func validateFile(ctx context.Context, cfg config.Config, file string, ds *contract.Dataset, profile *config.Profile, maxProblems int) (fileReport, error) {
 	rep := fileReport{File: file, Dataset: ds.Name}
 	if profile != nil {
 		rep.Profile = profile.Name
@@ -145,7 +149,7 @@ func validateFile(ctx context.Context, cfg config.Config, file string, ds *contr
 		BatchRows:       cfg.Ingest.BatchRows,
 		ChunkBytes:      cfg.Ingest.ChunkBytes,
 		RejectRateLimit: cfg.Ingest.RejectRateLimit,
-		KeepRejects:     1 << 30,
+		KeepRejects:     maxProblems,
 	})
 	if err != nil {
 		return rep, err
@@ -157,6 +161,7 @@ func validateFile(ctx context.Context, cfg config.Config, file string, ds *contr
 	if rep.Problems == nil {
 		rep.Problems = []ingest.Reject{}
 	}
+	rep.ProblemsNotShown = res.RowsRejected - int64(len(rep.Problems))
 	rep.Accepted = res.Status == ingest.StatusIngested && res.RowsRejected == 0
 	return rep, nil
 }
@@ -188,6 +193,9 @@ func printReport(w io.Writer, r fileReport) {
 			col = p.Column + ":"
 		}
 		fmt.Fprintf(w, "%s:%d:%s %s: %s\n", r.File, p.Line, col, p.Reason, p.Message)
+	}
+	if r.ProblemsNotShown > 0 && r.Status != string(ingest.StatusQuarantined) {
+		fmt.Fprintf(w, "%s: … and %d more rejected rows not listed (raise -max-problems to see them)\n", r.File, r.ProblemsNotShown)
 	}
 	verdict := "accepted"
 	switch {

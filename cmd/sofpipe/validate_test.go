@@ -185,3 +185,23 @@ func TestValidateUsage(t *testing.T) {
 		t.Errorf("--dataset spend on a header-only file: exit %d, want %d", code, ExitOK)
 	}
 }
+
+// TestValidateCapsTheListNotTheCounts: a file with many bad rows lists at most
+// -max-problems of them, while the counts stay exact.
+func TestValidateCapsTheListNotTheCounts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "spend", "bad.csv")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	body := "project_id,department,financial_year,period,budget_type,actual_gbp\n" + strings.Repeat("SOF-1,DfE,2023-24,13,RDEL,1\n", 50) + strings.Repeat("SOF-1,DfE,2023-24,1,RDEL,1\n", 100)
+	os.WriteFile(path, []byte(body), 0o644)
+	code, stdout, _ := runCLI(t, "validate", "-max-problems", "5", path)
+	if code != ExitInvalid {
+		t.Errorf("code %d, want %d", code, ExitInvalid)
+	}
+	if n := strings.Count(stdout, ": out_of_range:"); n != 5 {
+		t.Errorf("%d problems listed, want 5:\n%s", n, stdout)
+	}
+	if !strings.Contains(stdout, "45 more rejected rows not listed") || !strings.Contains(stdout, "150 rows read, 100 accepted, 50 rejected") {
+		t.Errorf("counts or note missing:\n%s", stdout)
+	}
+}
