@@ -566,8 +566,9 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 		LakeDir:   b.ws.Lake(),
 		Files:     files,
 		Runs:      runs,
-		Marts:   b.cfg.Marts,
-		Logger:  b.log,
+		Marts:     b.cfg.Marts,
+		Resources: &b.cfg.Warehouse,
+		Logger:    b.log,
 	})
 	out.Checks, out.Tables = res.Checks, res.Tables
 	for _, c := range res.Checks {

@@ -23,6 +23,16 @@ const (
 	DefaultBatchRows       = 65536
 	DefaultChunkBytes      = 4 << 20
 	DefaultRejectRateLimit = 0.5
+	// DefaultWarehouseMemoryLimit bounds DuckDB while it builds the warehouse. DuckDB's own
+	// default is 80% of the machine's RAM, which it then uses: 2.2 GB for a 5M-row spend
+	// lake. With 512MB the build spills its large sorts and joins to a temporary folder and
+	// the whole sofpipe process stays under 1 GiB at 5M rows, at little cost in time (see
+	// bench/results/incremental.txt); DuckDB's allocations outside its buffer manager and the
+	// Go side need the headroom between the two.
+	DefaultWarehouseMemoryLimit = "512MB"
+	// MinWarehouseMemoryLimit is the smallest memory_limit accepted: below it a build fails
+	// with DuckDB out-of-memory errors rather than spilling.
+	MinWarehouseMemoryLimit = 128_000_000
 )
 
 // Config is everything a batch needs to know besides its inputs.
@@ -32,10 +42,11 @@ type Config struct {
 	// KeepWarehouses is how many previously published warehouse files are kept for rollback.
 	KeepWarehouses int `json:"keep_warehouses"`
 
-	Ingest   Ingest    `json:"ingest"`
-	Marts    Marts     `json:"marts"`
-	Export   Export    `json:"export"`
-	Profiles []Profile `json:"profiles"`
+	Ingest    Ingest    `json:"ingest"`
+	Warehouse Warehouse `json:"warehouse"`
+	Marts     Marts     `json:"marts"`
+	Export    Export    `json:"export"`
+	Profiles  []Profile `json:"profiles"`
 }
 
 // Ingest tunes the CSV to Parquet stage.
@@ -49,6 +60,42 @@ type Ingest struct {
 	// RejectRateLimit quarantines a whole file when more than this share of its rows is
 	// rejected: a file that bad is more likely the wrong layout than a few bad lines.
 	RejectRateLimit float64 `json:"reject_rate_limit"`
+}
+
+// Warehouse bounds the resources DuckDB uses to build the warehouse file. The settings
+// change how fast and in how much memory a build runs, never what it holds.
+type Warehouse struct {
+	// MemoryLimit is DuckDB's memory_limit while building, for example "512MB", "1GB" or
+	// "2GiB" (KB, MB, GB, TB are powers of 1000; KiB, MiB, GiB, TiB of 1024). Work that
+	// does not fit spills to a temporary folder beside the build file. Empty means
+	// DuckDB's own default, 80% of the machine's RAM.
+	MemoryLimit string `json:"memory_limit"`
+	// Threads is DuckDB's worker threads while building; 0 means DuckDB's default, one per
+	// CPU core.
+	Threads int `json:"threads"`
+}
+
+// memoryUnits are the memory_limit units accepted, in bytes.
+var memoryUnits = map[string]float64{
+	"b": 1, "kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+var memoryLimitPattern = regexp.MustCompile(`^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]+)\s*$`)
+
+// ParseMemoryLimit returns the bytes a memory_limit such as "512MB" or "1.5GiB" stands for.
+func ParseMemoryLimit(s string) (int64, error) {
+	m := memoryLimitPattern.FindStringSubmatch(s)
+	if m == nil {
+		return 0, fmt.Errorf("%q is not a number followed by a unit such as MB or GiB", s)
+	}
+	unit, ok := memoryUnits[strings.ToLower(m[2])]
+	if !ok {
+		return 0, fmt.Errorf("%q: unit %q is not one of B, KB, MB, GB, TB, KiB, MiB, GiB, TiB", s, m[2])
+	}
+	var n float64
+	fmt.Sscanf(m[1], "%g", &n)
+	return int64(n * unit), nil
 }
 
 // Marts holds every constant of the scale_up_candidates and lessons_learned formulas.
@@ -169,7 +216,8 @@ func DefaultConfig() Config {
 			ChunkBytes:      DefaultChunkBytes,
 			RejectRateLimit: DefaultRejectRateLimit,
 		},
-		Marts: DefaultMarts(),
+		Warehouse: Warehouse{MemoryLimit: DefaultWarehouseMemoryLimit},
+		Marts:     DefaultMarts(),
 	}
 }
 
@@ -229,6 +277,16 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.RejectRateLimit <= 0 || c.Ingest.RejectRateLimit > 1 {
 		bad("ingest.reject_rate_limit", "must be in (0, 1], got %g", c.Ingest.RejectRateLimit)
+	}
+	if c.Warehouse.MemoryLimit != "" {
+		if n, err := ParseMemoryLimit(c.Warehouse.MemoryLimit); err != nil {
+			bad("warehouse.memory_limit", "%v", err)
+		} else if n < MinWarehouseMemoryLimit {
+			bad("warehouse.memory_limit", "must be at least 128MB, got %q", c.Warehouse.MemoryLimit)
+		}
+	}
+	if c.Warehouse.Threads < 0 {
+		bad("warehouse.threads", "must be 0 (DuckDB's default, one per CPU) or more, got %d", c.Warehouse.Threads)
 	}
 	m := &c.Marts
 	if !ValidFinancialYear(m.BaseYear) {

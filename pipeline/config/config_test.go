@@ -53,6 +53,10 @@ func TestLoadRejects(t *testing.T) {
 		"profile alias":        {`{"profiles": [{"name": "moj", "dataset": "spend", "pattern": "moj/*", "header_aliases": {"Amount": "amount_gbp"}}]}`, `"amount_gbp" is not a column of spend`},
 		"profile encoding":     {`{"profiles": [{"name": "moj", "dataset": "spend", "pattern": "moj/*", "encoding": "ebcdic"}]}`, "encoding"},
 		"reject rate":          {`{"ingest": {"reject_rate_limit": 0}}`, "ingest.reject_rate_limit"},
+		"memory limit unit":    {`{"warehouse": {"memory_limit": "1 lot"}}`, "warehouse.memory_limit"},
+		"memory limit number":  {`{"warehouse": {"memory_limit": "GB"}}`, "warehouse.memory_limit"},
+		"memory limit small":   {`{"warehouse": {"memory_limit": "64MB"}}`, "warehouse.memory_limit: must be at least 128MB"},
+		"threads":              {`{"warehouse": {"threads": -1}}`, "warehouse.threads"},
 		"not json":             {`workspace = "x"`, "invalid character"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -68,6 +72,38 @@ func TestValidFinancialYear(t *testing.T) {
 	for fy, want := range map[string]bool{"2023-24": true, "1999-00": true, "2023-25": false, "2023/24": false, "23-24": false} {
 		if got := ValidFinancialYear(fy); got != want {
 			t.Errorf("ValidFinancialYear(%q) = %v, want %v", fy, got, want)
+		}
+	}
+}
+
+func TestWarehouseDefaultsAndOverrides(t *testing.T) {
+	if got := DefaultConfig().Warehouse; got.MemoryLimit != DefaultWarehouseMemoryLimit || got.Threads != 0 {
+		t.Errorf("default warehouse settings %+v", got)
+	}
+	cfg, err := Load(writeConfig(t, `{"warehouse": {"memory_limit": "2GiB", "threads": 1}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Warehouse.MemoryLimit != "2GiB" || cfg.Warehouse.Threads != 1 {
+		t.Errorf("overrides not applied: %+v", cfg.Warehouse)
+	}
+	// Empty leaves DuckDB's own default.
+	if _, err := Load(writeConfig(t, `{"warehouse": {"memory_limit": ""}}`)); err != nil {
+		t.Errorf("empty memory_limit: %v", err)
+	}
+}
+
+func TestParseMemoryLimit(t *testing.T) {
+	for s, want := range map[string]int64{
+		"512MB": 512e6, "1GB": 1e9, "1gb": 1e9, "1.5GB": 1.5e9, "2GiB": 2 << 30, " 768 MiB ": 768 << 20, "4096KiB": 4 << 20, "1TB": 1e12,
+	} {
+		if got, err := ParseMemoryLimit(s); err != nil || got != want {
+			t.Errorf("ParseMemoryLimit(%q) = %d, %v; want %d", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"", "1", "GB", "-1GB", "1 GB GB", "80%", "1e9B"} {
+		if _, err := ParseMemoryLimit(s); err == nil {
+			t.Errorf("ParseMemoryLimit(%q) accepted", s)
 		}
 	}
 }

@@ -40,7 +40,10 @@ type Input struct {
 	Files   []ledger.File // commit records, every status
 	Runs    []ledger.Run  // earlier runs plus this one
 	Marts   config.Marts
-	Logger  *slog.Logger
+	// Resources bound DuckDB's memory and threads during the build (config "warehouse");
+	// nil means the config's defaults.
+	Resources *config.Warehouse
+	Logger    *slog.Logger
 }
 
 // Check is the outcome of one data test.
@@ -113,33 +116,66 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	}()
 	// One connection: temp tables and settings must be seen by every statement.
 	db.SetMaxOpenConns(1)
-
-	if err := loadParams(ctx, db, in.Marts); err != nil {
+	resources := config.DefaultConfig().Warehouse
+	if in.Resources != nil {
+		resources = *in.Resources
+	}
+	if err := ApplyResources(ctx, db, resources); err != nil {
 		return res, err
 	}
-	if err := loadLedger(ctx, db, in.Path, in.Files, in.Runs); err != nil {
+
+	// step runs one part of the build and logs how long it took (sofpipe run -v).
+	step := func(msg, key, name string, f func() error) error {
+		start := time.Now()
+		if err := f(); err != nil {
+			return err
+		}
+		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
+		return nil
+	}
+	if err := step("loaded", "table", "_params", func() error { return loadParams(ctx, db, in.Marts) }); err != nil {
 		return res, err
+	}
+	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, db, in.Path, in.Files, in.Runs) }); err != nil {
+		return res, err
+	}
+	// The raw tables have no order of their own (every model orders what it builds), so
+	// DuckDB may append the lake's row groups as they come instead of buffering them to
+	// keep the files' order: less memory, and the same rows.
+	if _, err := db.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
+		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
 	for _, ds := range contract.All() {
-		if err := loadDataset(ctx, db, ds, in.LakeDir, in.Files); err != nil {
+		if err := step("loaded", "table", "raw_"+ds.Name, func() error { return loadDataset(ctx, db, ds, in.LakeDir, in.Files) }); err != nil {
 			return res, err
 		}
 	}
-	if err := loadRejects(ctx, db, in.LakeDir, in.Files); err != nil {
+	if err := step("loaded", "table", "_rejects", func() error { return loadRejects(ctx, db, in.LakeDir, in.Files) }); err != nil {
 		return res, err
+	}
+	// From here on tables are built with ORDER BY and read in that order (the marts are
+	// exported with SELECT *): insertion order must hold.
+	if _, err := db.ExecContext(ctx, "SET preserve_insertion_order = true"); err != nil {
+		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
 	models, err := sqlmodels.Models()
 	if err != nil {
 		return res, err
 	}
 	for _, m := range models {
-		start := time.Now()
-		if _, err := db.ExecContext(ctx, m.SQL); err != nil {
-			return res, fmt.Errorf("warehouse: model %s: %w", m.Name, err)
+		if err := step("model built", "model", m.Name, func() error {
+			if _, err := db.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("warehouse: model %s: %w", m.Name, err)
+			}
+			return nil
+		}); err != nil {
+			return res, err
 		}
-		log.Debug("model built", "model", m.Name, "seconds", time.Since(start).Seconds())
 	}
-	if res.Checks, err = runChecks(ctx, db); err != nil {
+	if err := step("data tests run", "tests", "all", func() (err error) {
+		res.Checks, err = runChecks(ctx, db)
+		return err
+	}); err != nil {
 		return res, err
 	}
 	if res.Tables, err = tableCounts(ctx, db); err != nil {
@@ -158,10 +194,31 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		keep = true
 		return res, &ChecksError{Failed: failed}
 	}
-	if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
-		return res, fmt.Errorf("warehouse: checkpoint: %w", err)
+	if err := step("checkpointed", "file", filepath.Base(in.Path), func() error {
+		if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+			return fmt.Errorf("warehouse: checkpoint: %w", err)
+		}
+		return nil
+	}); err != nil {
+		return res, err
 	}
 	return res, nil
+}
+
+// ApplyResources sets DuckDB's memory limit and threads on db as r says; empty and zero
+// leave DuckDB's defaults. db must hold a single connection, since settings belong to it.
+func ApplyResources(ctx context.Context, db *sql.DB, r config.Warehouse) error {
+	if r.MemoryLimit != "" {
+		if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(r.MemoryLimit)); err != nil {
+			return fmt.Errorf("warehouse: memory_limit %q: %w", r.MemoryLimit, err)
+		}
+	}
+	if r.Threads > 0 {
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("SET threads = %d", r.Threads)); err != nil {
+			return fmt.Errorf("warehouse: threads %d: %w", r.Threads, err)
+		}
+	}
+	return nil
 }
 
 func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {

@@ -64,17 +64,31 @@ registered AS (
     FROM projects AS pr
 ),
 
+-- The spend of registered projects, one row per (project, department, financial_year,
+-- period): every rule below needs only these keys and these sums, so the (millions of)
+-- spend lines are read once and the rules work on the few rows here. actual_gbp sums every
+-- line, planned_gbp and planned_lines the lines that carry a plan, and
+-- planned_lines_actual_gbp the actual of those same lines (for "Delivery"). The sums are
+-- exact DECIMALs, so summing them again gives what summing the lines would.
 spend AS (
     SELECT
-        s.*,
+        s.project_id,
+        s.department,
+        s.financial_year,
+        s.period,
         CAST(left(s.financial_year, 4) AS INTEGER) AS fy_start,
         make_date(
             CAST(left(s.financial_year, 4) AS INTEGER) + CASE WHEN s.period >= 10 THEN 1 ELSE 0 END,
             (s.period + 2) % 12 + 1,
             1
-        ) AS month
+        ) AS month,
+        sum(s.actual_gbp) AS actual_gbp,
+        sum(s.planned_gbp) AS planned_gbp,
+        count(s.planned_gbp) AS planned_lines,
+        sum(s.actual_gbp) FILTER (WHERE s.planned_gbp IS NOT NULL) AS planned_lines_actual_gbp
     FROM spend_lines AS s
     WHERE s.project_id IN (SELECT project_id FROM registered)
+    GROUP BY s.project_id, s.department, s.financial_year, s.period
 ),
 
 outc AS (
@@ -205,10 +219,10 @@ attainment AS (
 delivery AS (
     SELECT
         project_id,
-        CAST(sum(actual_gbp) - sum(planned_gbp) AS DOUBLE)
+        CAST(sum(planned_lines_actual_gbp) - sum(planned_gbp) AS DOUBLE)
             / NULLIF(CAST(sum(planned_gbp) AS DOUBLE), 0) AS spend_variance
     FROM spend
-    WHERE planned_gbp IS NOT NULL
+    WHERE planned_lines > 0
     GROUP BY project_id
 ),
 
