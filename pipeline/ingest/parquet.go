@@ -97,6 +97,9 @@ func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parqu
 	for _, col := range plain {
 		opts = append(opts, parquet.WithDictionaryFor(col, false))
 	}
+	// Source lines rise by one from row to row: delta encoding stores them in a few bits
+	// where plain needs 64 for zstd to work through.
+	opts = append(opts, parquet.WithEncodingFor(contract.LineageSourceLine, parquet.Encodings.DeltaBinaryPacked))
 	// Text columns carry no min/max statistics: for a dictionary column pqarrow finds the
 	// referenced values of every page with a hash pass over its indices, and nothing reads
 	// text ranges (the warehouse loads whole files; analysts query the warehouse). Dates,
@@ -389,8 +392,9 @@ func (g *rowGroup) plan(lake *arrow.Schema) *encodingPlan {
 		case i < len(g.cols) && isText && !plain[name]:
 			fields[i].Type = dictString
 			p.dict[i] = true
-		case i < len(g.cols) && g.cols[i].kind == kindInt32 && !plain[name]:
-			// A whole number with few values (period, round, SMS level) keeps Parquet's
+		case i < len(g.cols) && g.cols[i].kind == kindInt32 && (!plain[name] || fields[i].Type.ID() == arrow.DATE32):
+			// A whole number with few values (period, round, SMS level), and any date
+			// (returns span a few years: a few thousand days at most), keeps Parquet's
 			// dictionary: a few bits a row, where plain is 32 bits for zstd to chew.
 		default:
 			// Numbers and dates go plain: zstd packs them about as well as a dictionary

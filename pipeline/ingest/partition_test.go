@@ -84,7 +84,7 @@ func TestPartitionsUnderPressure(t *testing.T) {
 				t.Errorf("%s row group %d has %d rows; want 1-%d", o, g, n, batchRows)
 			}
 		}
-		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, mem)
+		fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.NewGoAllocator()) // see readParquet
 		if err != nil {
 			t.Fatal(err)
 		}
