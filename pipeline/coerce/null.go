@@ -28,6 +28,12 @@ func isNullTrimmed(b []byte) bool {
 // Trim removes ASCII white space and no-break spaces (U+00A0, which spreadsheets put
 // around numbers) from both ends of b.
 func Trim(b []byte) []byte {
+	// Nearly every value starts and ends with a printable ASCII byte: one look at each end
+	// settles it without the loops. (No-break spaces start with 0xC2 and end with 0xA0,
+	// both above '~'; every space of isSpace is at or below ' '.)
+	if n := len(b); n == 0 || (b[0] > ' ' && b[0] <= '~' && b[n-1] > ' ' && b[n-1] <= '~') {
+		return b
+	}
 	for len(b) > 0 {
 		if isSpace(b[0]) {
 			b = b[1:]
