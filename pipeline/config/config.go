@@ -24,11 +24,11 @@ const (
 	DefaultChunkBytes      = 4 << 20
 	DefaultRejectRateLimit = 0.5
 	// DefaultWarehouseMemoryLimit bounds DuckDB while it builds the warehouse. DuckDB's own
-	// default is 80% of the machine's RAM, which it then uses: 2.2 GB for a 5M-row spend
-	// lake. With 512MB the build spills its large sorts and joins to a temporary folder and
-	// the whole sofpipe process stays under 1 GiB at 5M rows, at little cost in time (see
-	// bench/results/incremental.txt); DuckDB's allocations outside its buffer manager and the
-	// Go side need the headroom between the two.
+	// default is 80% of the machine's RAM, and it uses it: 2.2 GB for a 5M-row spend lake.
+	// With 512MB the build spills its one large sort to a temporary folder and a nightly run
+	// on 5M rows peaks at about 700 MiB in all. 768MB is 1-2 s faster there but peaks at
+	// 1050 MiB: the process holds about 40% more than DuckDB's limit (allocator, code, Go).
+	// See bench/results/README.md.
 	DefaultWarehouseMemoryLimit = "512MB"
 	// MinWarehouseMemoryLimit is the smallest memory_limit accepted: below it a build fails
 	// with DuckDB out-of-memory errors rather than spilling.

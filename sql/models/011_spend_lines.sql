@@ -31,7 +31,7 @@ largest_file AS (
 candidate AS (
     SELECT DISTINCT hash(project_id, department, financial_year, period, budget_type, line_ref) AS _key_hash
     FROM raw_spend
-    WHERE _file_sha256 NOT IN (SELECT _file_sha256 FROM largest_file)
+    WHERE _file_sha256 IS DISTINCT FROM (SELECT _file_sha256 FROM largest_file)
 ),
 contested AS (
     SELECT k._key_hash
