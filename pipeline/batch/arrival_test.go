@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 )
@@ -77,5 +78,32 @@ func TestRejectedBytesCanBeTakenInLater(t *testing.T) {
 	}
 	if got := actualOfT1(t, cfg2); got != "123.45" {
 		t.Errorf("actual_gbp = %s, want 123.45", got)
+	}
+}
+
+// TestRecentFilesWaitForTheNextBatch: with min_file_age_seconds set, a file modified just
+// now (an upload in progress) stays in the inbox untouched; once old enough it is read.
+func TestRecentFilesWaitForTheNextBatch(t *testing.T) {
+	cfg := newWorkspace(t, filepath.Join("..", "..", "fixtures", "golden", "inbox"))
+	cfg.Ingest.MinFileAgeSeconds = 3600
+	old := time.Now().Add(-2 * time.Hour)
+	filepath.Walk(filepath.Join(cfg.Workspace, "inbox"), func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			os.Chtimes(p, old, old)
+		}
+		return nil
+	})
+	writeInbox(t, cfg, "spend/uploading.csv", fmt.Sprintf(oneLineSpend, "1.00"))
+	now := clock()
+	out := runBatch(t, cfg, now, false)
+	if out.Run.FilesNew != 8 {
+		t.Errorf("%d files read, want the 8 settled golden files only", out.Run.FilesNew)
+	}
+	if _, err := os.Stat(filepath.Join(cfg.Workspace, "inbox", "spend", "uploading.csv")); err != nil {
+		t.Fatalf("the recent file was taken: %v", err)
+	}
+	os.Chtimes(filepath.Join(cfg.Workspace, "inbox", "spend", "uploading.csv"), old, old)
+	if out := runBatch(t, cfg, now, false); out.Run.FilesNew != 1 {
+		t.Errorf("next batch read %d files, want the now-settled one", out.Run.FilesNew)
 	}
 }

@@ -196,6 +196,7 @@ type inboxFile struct {
 func (b *batch) listInbox() ([]inboxFile, error) {
 	var files []inboxFile
 	root := b.ws.Inbox()
+	settle := time.Duration(b.cfg.Ingest.MinFileAgeSeconds) * time.Second
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -212,6 +213,18 @@ func (b *batch) listInbox() ([]inboxFile, error) {
 			return nil
 		}
 		rel, _ := filepath.Rel(root, p)
+		if settle > 0 {
+			info, err := d.Info()
+			if err != nil {
+				return nil // gone since the listing: not delivered after all
+			}
+			// Wall-clock time, not Options.Now: the question is whether an upload is
+			// still running on this machine now.
+			if age := time.Since(info.ModTime()); age < settle {
+				b.log.Info("file changed too recently: left for the next batch", "file", rel, "age_seconds", int(age.Seconds()))
+				return nil
+			}
+		}
 		files = append(files, inboxFile{path: p, rel: filepath.ToSlash(rel)})
 		return nil
 	})

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/csvscan"
 )
 
 // Defaults that are not mart constants.
@@ -60,6 +61,10 @@ type Ingest struct {
 	// RejectRateLimit quarantines a whole file when more than this share of its rows is
 	// rejected: a file that bad is more likely the wrong layout than a few bad lines.
 	RejectRateLimit float64 `json:"reject_rate_limit"`
+	// MinFileAgeSeconds leaves a file for the next batch while it was modified less than
+	// this many seconds ago: a file still being uploaded is not read half-written. 0 reads
+	// every file (uploads then go under a hidden name and are renamed when complete).
+	MinFileAgeSeconds int `json:"min_file_age_seconds"`
 }
 
 // Warehouse bounds the resources DuckDB uses to build the warehouse file. The settings
@@ -278,6 +283,9 @@ func (c *Config) Validate() error {
 	if c.Ingest.RejectRateLimit <= 0 || c.Ingest.RejectRateLimit > 1 {
 		bad("ingest.reject_rate_limit", "must be in (0, 1], got %g", c.Ingest.RejectRateLimit)
 	}
+	if c.Ingest.MinFileAgeSeconds < 0 {
+		bad("ingest.min_file_age_seconds", "must be 0 or more, got %d", c.Ingest.MinFileAgeSeconds)
+	}
 	if c.Warehouse.MemoryLimit != "" {
 		if n, err := ParseMemoryLimit(c.Warehouse.MemoryLimit); err != nil {
 			bad("warehouse.memory_limit", "%v", err)
@@ -382,10 +390,8 @@ func (p *Profile) validate() error {
 	if _, err := filepath.Match(p.Pattern, ""); err != nil {
 		return fmt.Errorf("%s: pattern: %w", p.Name, err)
 	}
-	switch strings.ToLower(p.Encoding) {
-	case "", "auto", "utf-8", "utf8", "utf-16", "utf16", "windows-1252", "cp1252":
-	default:
-		return fmt.Errorf("%s: encoding: %q is not auto, utf-8, utf-16 or windows-1252", p.Name, p.Encoding)
+	if _, err := csvscan.ParseEncoding(p.Encoding); err != nil {
+		return fmt.Errorf("%s: encoding: %w", p.Name, err)
 	}
 	if p.Delimiter != "" && len(p.Delimiter) != 1 {
 		return fmt.Errorf("%s: delimiter: must be one character, got %q", p.Name, p.Delimiter)

@@ -25,7 +25,6 @@ import (
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
-	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
 )
@@ -317,7 +316,7 @@ func writeNDJSON(path string, rows []any) error {
 	return f.Close()
 }
 
-// duckType is the DuckDB type of a contract column, matching ingest.ArrowType.
+// duckType is the DuckDB type of a contract column, matching the lake's Parquet types.
 func duckType(t contract.Type) string {
 	switch t {
 	case contract.Int:
@@ -347,7 +346,7 @@ func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir 
 	}
 	var paths []string
 	for _, f := range files {
-		if f.Dataset != ds.Name || f.Status != string(ingest.StatusIngested) {
+		if f.Dataset != ds.Name || f.Status != ledger.StatusIngested {
 			continue
 		}
 		for _, o := range f.Outputs {
