@@ -44,10 +44,6 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "sofpipe ingest: %s: %v\n", file, err)
 		return ExitUsage
 	}
-	sum, err := hashOf(file)
-	if err != nil {
-		return exitCode(stderr, err)
-	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return exitCode(stderr, err)
 	}
@@ -63,7 +59,7 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, SHA256: sum, Dataset: ds, Profile: profile}, ingest.Options{
+	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, ingest.Options{
 		BatchID:         "ingest-" + start.UTC().Format("20060102T150405Z"),
 		StageDir:        *out,
 		Workers:         cfg.Ingest.Workers,
@@ -77,6 +73,7 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	summary := struct {
 		File            string                  `json:"file"`
+		SHA256          string                  `json:"sha256"`
 		Dataset         string                  `json:"dataset"`
 		Status          ingest.Status           `json:"status"`
 		Reason          ingest.Reason           `json:"reason,omitempty"`
@@ -88,7 +85,7 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		Outputs         []string                `json:"outputs"`
 		RejectsFile     string                  `json:"rejects_file,omitempty"`
 		Seconds         float64                 `json:"seconds"`
-	}{file, ds.Name, res.Status, res.Reason, res.Message, res.RowsRead, res.RowsAccepted, res.RowsRejected, res.RejectsByReason, res.Outputs, res.RejectsFile, time.Since(start).Seconds()}
+	}{file, res.SHA256, ds.Name, res.Status, res.Reason, res.Message, res.RowsRead, res.RowsAccepted, res.RowsRejected, res.RejectsByReason, res.Outputs, res.RejectsFile, time.Since(start).Seconds()}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	enc.Encode(summary)

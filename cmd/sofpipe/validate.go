@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -140,11 +137,7 @@ func validateFile(ctx context.Context, cfg config.Config, file string, ds *contr
 	if profile != nil {
 		rep.Profile = profile.Name
 	}
-	sum, err := hashOf(file)
-	if err != nil {
-		return rep, err
-	}
-	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, SHA256: sum, Dataset: ds, Profile: profile}, ingest.Options{
+	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, ingest.Options{
 		Workers:         cfg.Ingest.Workers,
 		BatchRows:       cfg.Ingest.BatchRows,
 		ChunkBytes:      cfg.Ingest.ChunkBytes,
@@ -164,19 +157,6 @@ func validateFile(ctx context.Context, cfg config.Config, file string, ds *contr
 	rep.ProblemsNotShown = res.RowsRejected - int64(len(rep.Problems))
 	rep.Accepted = res.Status == ingest.StatusIngested && res.RowsRejected == 0
 	return rep, nil
-}
-
-func hashOf(file string) (string, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func printReport(w io.Writer, r fileReport) {

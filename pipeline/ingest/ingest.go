@@ -62,7 +62,7 @@ const DefaultBufferBytes = 32 << 20
 type Input struct {
 	Path    string // where the bytes are
 	Source  string // the name it was delivered under, for messages and lineage
-	SHA256  string // hex digest of the bytes
+	SHA256  string // hex digest of the bytes; empty: File computes it alongside the read
 	Dataset *contract.Dataset
 	Profile *config.Profile // nil: canonical headers, auto encoding, comma
 }
@@ -93,6 +93,7 @@ type Options struct {
 
 // Result accounts for one file.
 type Result struct {
+	SHA256   string // the file's digest, as given in Input or computed
 	Status   Status
 	Reason   Reason // why a file was rejected or quarantined
 	Message  string
@@ -137,6 +138,7 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	opt = withDefaults(opt)
 	log := opt.Logger.With("stage", "ingest", "file", in.Source, "dataset", in.Dataset.Name)
 	res.RejectsByReason = map[Reason]int64{}
+	res.SHA256 = in.SHA256
 
 	f, err := os.Open(in.Path)
 	if err != nil {
@@ -195,11 +197,15 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	res.IgnoredColumns = lay.ignored
 
 	run := &fileRun{in: in, opt: opt, lay: lay, delim: delim, schema: LakeSchema(in.Dataset)}
-	rejectsPath := ""
-	if opt.StageDir != "" {
-		rejectsPath = filepath.Join(opt.StageDir, RejectsPath(in.SHA256))
+	switch {
+	case in.SHA256 != "":
+		run.digest = knownDigest(in.SHA256)
+	case opt.StageDir == "":
+		run.digest = knownDigest("") // validate only: nothing written needs it
+	default:
+		run.digest = hashInBackground(in.Path)
 	}
-	run.rejects = newRejectWriter(rejectsPath, in.SHA256, in.Source, opt.BatchID, opt.Alloc, opt.KeepRejects)
+	run.rejects = newRejectWriter(opt.StageDir, run.digest, in.Source, opt.BatchID, opt.Alloc, opt.KeepRejects)
 	if err := run.parallel(ctx, first, chunker); err != nil {
 		run.abort()
 		if errors.Is(err, csvscan.ErrRecordTooLong) {
@@ -208,6 +214,10 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 			return rejectWhole(res, ReasonMalformedCSV, err.Error()), nil
 		}
 		return res, fmt.Errorf("ingest %s: %w", in.Source, err)
+	}
+	if res.SHA256, err = run.digest.wait(); err != nil {
+		run.abort()
+		return res, fmt.Errorf("ingest %s: hashing: %w", in.Source, err)
 	}
 	// A Windows-1252 byte may first appear past the sniffed start: ask again at the end.
 	res.Encoding = string(dec.Detected())
@@ -235,7 +245,7 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	}
 	res.Outputs = outputs
 	if wrote {
-		res.RejectsFile = RejectsPath(in.SHA256)
+		res.RejectsFile = RejectsPath(res.SHA256)
 	}
 	if res.RowsRead != res.RowsAccepted+res.RowsRejected {
 		run.abort()
@@ -290,6 +300,7 @@ type fileRun struct {
 
 	read, accepted atomic.Int64
 	rejects        *rejectWriter
+	digest         *digest
 
 	// fieldOf maps a contract column to its column in a rowGroup (-1: the partition
 	// column, which lives in the folder name); partCol is the partition column or -1.
@@ -559,15 +570,22 @@ func (r *fileRun) writeLargest() error {
 // write writes a row group to its partition's file, opening the file on the first one,
 // and recycles the row group's memory.
 func (r *fileRun) write(p *partition, g *rowGroup) error {
+	var shaErr error
 	r.planOnce.Do(func() {
 		r.plan = g.plan(r.schema)
-		r.sha = constantDict(r.in.SHA256, r.opt.BatchRows)
+		var sha string
+		sha, shaErr = r.digest.wait()
+		r.sha = constantDict(sha, r.opt.BatchRows)
 		r.batch = constantDict(r.opt.BatchID, r.opt.BatchRows)
 	})
+	if shaErr != nil {
+		return fmt.Errorf("hashing: %w", shaErr)
+	}
+	sha, _ := r.digest.wait()
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	if p.f == nil {
-		rel := DataPath(r.lay.dataset, p.value, r.in.SHA256, 0)
+		rel := DataPath(r.lay.dataset, p.value, sha, 0)
 		f, err := openPartFile(filepath.Join(r.opt.StageDir, rel), r.plan, r.opt.Alloc, r.opt.BatchRows)
 		if err != nil {
 			return err

@@ -793,3 +793,34 @@ func TestReasonsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestDigestComputedAlongside: with no SHA-256 given, File hashes the file beside the read
+// and uses the digest everywhere a given one would go: the result, the file names, the
+// _file_sha256 column and the rejects.
+func TestDigestComputedAlongside(t *testing.T) {
+	ds, _ := contract.Lookup("spend")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.csv")
+	data := []byte(spendHeader + "\nSOF-1,DfE,2023-24,1,RDEL,1\nSOF-1,DfE,2023-24,1,XDEL,1\n")
+	os.WriteFile(path, data, 0o644)
+	want := sha256.Sum256(data)
+	wantHex := hex.EncodeToString(want[:])
+	stage := filepath.Join(dir, "stage")
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	res, err := ingest.File(context.Background(), ingest.Input{Path: path, Source: "r.csv", Dataset: ds}, ingest.Options{StageDir: stage, BatchID: "b", Alloc: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SHA256 != wantHex {
+		t.Fatalf("SHA256 %q, want %q", res.SHA256, wantHex)
+	}
+	if len(res.Outputs) != 1 || res.Outputs[0] != ingest.DataPath(ds, "2023-24", wantHex, 0) || res.RejectsFile != ingest.RejectsPath(wantHex) {
+		t.Errorf("outputs %v rejects %q: not named by the digest", res.Outputs, res.RejectsFile)
+	}
+	for _, r := range append(readParquet(t, filepath.Join(stage, res.Outputs[0])), readParquet(t, filepath.Join(stage, res.RejectsFile))...) {
+		if r[contract.LineageFileSHA256] != wantHex {
+			t.Errorf("_file_sha256 %q, want %q", r[contract.LineageFileSHA256], wantHex)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -36,7 +37,9 @@ type Reject struct {
 // are rare next to accepted rows, so the lock is not on the hot path.
 type rejectWriter struct {
 	mu        sync.Mutex
-	path      string
+	stageDir  string
+	digest    *digest
+	path      string // set with the first reject
 	sha       string
 	source    string
 	batchID   string
@@ -50,8 +53,10 @@ type rejectWriter struct {
 	keep      int      // how many to keep in first
 }
 
-func newRejectWriter(path, sha, source, batchID string, mem memory.Allocator, keep int) *rejectWriter {
-	return &rejectWriter{path: path, sha: sha, source: source, batchID: batchID, mem: mem, batchRows: 8192, byReason: map[Reason]int64{}, keep: keep}
+// newRejectWriter writes under stageDir (empty: validate mode, nothing written); the file
+// is named by the digest, which it waits for only when the first reject comes.
+func newRejectWriter(stageDir string, d *digest, source, batchID string, mem memory.Allocator, keep int) *rejectWriter {
+	return &rejectWriter{stageDir: stageDir, digest: d, source: source, batchID: batchID, mem: mem, batchRows: 8192, byReason: map[Reason]int64{}, keep: keep}
 }
 
 func (r *rejectWriter) add(rej Reject) error {
@@ -62,10 +67,15 @@ func (r *rejectWriter) add(rej Reject) error {
 	if len(r.first) < r.keep {
 		r.first = append(r.first, rej)
 	}
-	if r.path == "" {
+	if r.stageDir == "" {
 		return nil // validate mode: count and keep the first few, write nothing
 	}
 	if r.fw == nil {
+		sha, err := r.digest.wait()
+		if err != nil {
+			return fmt.Errorf("hashing: %w", err)
+		}
+		r.sha, r.path = sha, filepath.Join(r.stageDir, RejectsPath(sha))
 		sink, err := createBuffered(r.path)
 		if err != nil {
 			return err
