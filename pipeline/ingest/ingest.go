@@ -325,14 +325,14 @@ type fileRun struct {
 	sha, batch arrow.Array   // the constant lineage columns, BatchRows long
 }
 
-// partition is one Hive partition of a file: the row group it is filling and the Parquet
-// file its full row groups go to. Every worker appends to the same partition, so a file
-// has one data file per partition, and row groups are as full as the data allows.
+// partition is one Hive partition of a file: the row groups the workers are filling and
+// the Parquet file their full row groups go to, so a file has one data file per partition.
+// Each worker fills a row group of its own (g[worker]): rows are appended without a lock,
+// and no row group's memory moves between the cores' caches as two workers take turns at
+// it; only writing a full row group into the shared file takes the file's lock.
 type partition struct {
 	value string
-
-	mu sync.Mutex // guards g
-	g  *rowGroup
+	g     []*rowGroup // by worker; a worker touches only its own slot until close
 
 	wmu sync.Mutex // guards f: one row group is written at a time
 	f   *partFile
@@ -399,7 +399,7 @@ func (r *fileRun) parallel(ctx context.Context, first csvscan.Chunk, chunker *cs
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wk := &worker{parser: newRowParser(r.lay), parts: map[string]*partition{}}
+			wk := &worker{id: w, parser: newRowParser(r.lay), parts: map[string]*partition{}}
 			for ctx.Err() == nil {
 				j, ok := next()
 				if !ok {
@@ -428,6 +428,7 @@ func (r *fileRun) parallel(ctx context.Context, first csvscan.Chunk, chunker *cs
 
 // worker is one parsing goroutine's own state.
 type worker struct {
+	id     int // its slot in partition.g
 	parser *rowParser
 	it     *csvscan.RecordIter
 	parts  map[string]*partition // a cache of fileRun.parts, read without the lock
@@ -487,27 +488,24 @@ func (r *fileRun) append(wk *worker, cells []cell, line int64) error {
 		p = r.partition(string(key))
 		wk.parts[p.value] = p
 	}
-	p.mu.Lock()
-	if p.g == nil {
-		p.g = r.rowGroup()
+	g := p.g[wk.id]
+	if g == nil {
+		g = r.rowGroup()
+		p.g[wk.id] = g
 	}
-	before := p.g.bytes
-	p.g.appendRow(cells, r.fieldOf, line)
-	wk.added += p.g.bytes - before
-	var full *rowGroup
-	if p.g.rows >= r.opt.BatchRows {
-		full, p.g = p.g, nil
-		wk.added -= full.bytes
-	}
-	p.mu.Unlock()
-	if full != nil {
-		return r.write(p, full)
+	before := g.bytes
+	g.appendRow(cells, r.fieldOf, line)
+	wk.added += g.bytes - before
+	if g.rows >= r.opt.BatchRows {
+		p.g[wk.id] = nil
+		wk.added -= g.bytes
+		return r.write(p, g)
 	}
 	if wk.added >= r.addedStep || wk.added <= -r.addedStep {
 		total := r.buffered.Add(int64(wk.added))
 		wk.added = 0
 		if total > int64(r.opt.BufferBytes) {
-			return r.writeLargest()
+			return r.writeLargest(wk)
 		}
 	}
 	return nil
@@ -518,7 +516,7 @@ func (r *fileRun) partition(value string) *partition {
 	defer r.pmu.Unlock()
 	p, ok := r.parts[value]
 	if !ok {
-		p = &partition{value: value}
+		p = &partition{value: value, g: make([]*rowGroup, r.opt.Workers)}
 		r.parts[value] = p
 	}
 	return p
@@ -535,34 +533,22 @@ func (r *fileRun) rowGroup() *rowGroup {
 	return newRowGroup(r.schema, r.dataCols)
 }
 
-// writeLargest writes the partition row group holding the most bytes, so that a file
-// spread over many partitions cannot hold a full row group of each in memory.
-func (r *fileRun) writeLargest() error {
-	r.pmu.Lock()
-	parts := make([]*partition, 0, len(r.parts))
-	for _, p := range r.parts {
-		parts = append(parts, p)
-	}
-	r.pmu.Unlock()
+// writeLargest writes the largest row group the worker is filling, so that a file spread
+// over many partitions cannot hold a full row group of each in memory. Each worker sheds its
+// own, so the bound holds without one worker reaching into another's row groups.
+func (r *fileRun) writeLargest(wk *worker) error {
 	var largest *partition
 	most := 0
-	for _, p := range parts {
-		p.mu.Lock()
-		if p.g != nil && p.g.bytes > most {
-			largest, most = p, p.g.bytes
+	for _, p := range wk.parts {
+		if g := p.g[wk.id]; g != nil && g.bytes > most {
+			largest, most = p, g.bytes
 		}
-		p.mu.Unlock()
 	}
 	if largest == nil {
 		return nil
 	}
-	largest.mu.Lock()
-	g := largest.g
-	largest.g = nil
-	largest.mu.Unlock()
-	if g == nil { // another worker took it meanwhile
-		return nil
-	}
+	g := largest.g[wk.id]
+	largest.g[wk.id] = nil
 	r.buffered.Add(-int64(g.bytes))
 	return r.write(largest, g)
 }
@@ -618,10 +604,12 @@ func (r *fileRun) close() ([]string, bool, error) {
 			defer wg.Done()
 			for p := range next {
 				var err error
-				if p.g != nil && p.g.rows > 0 {
-					err = r.write(p, p.g)
+				for w, g := range p.g {
+					if g != nil && g.rows > 0 && err == nil {
+						err = r.write(p, g)
+					}
+					p.g[w] = nil
 				}
-				p.g = nil
 				if p.f != nil && err == nil {
 					err = p.f.close()
 				}
