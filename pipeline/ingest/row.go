@@ -145,7 +145,8 @@ func (p *rowParser) coerce(c int, raw []byte) *rowError {
 		var fy string
 		fy, err = coerce.FinancialYear(v)
 		if err == nil {
-			if start, _ := coerce.FinancialYearStart(fy); start < earliestYear || start >= latestYear {
+			// fy is canonical ("2023-24"): its first four bytes are the start year.
+			if start := int(fy[0]-'0')*1000 + int(fy[1]-'0')*100 + int(fy[2]-'0')*10 + int(fy[3]-'0'); start < earliestYear || start >= latestYear {
 				return &rowError{ReasonOutOfRange, col.Name, fmt.Sprintf("%s %s is outside %d-%d: is the year mistyped?", col.Name, fy, earliestYear, latestYear)}
 			}
 			out.s = p.keepFY(fy)
