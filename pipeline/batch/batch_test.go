@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -271,6 +272,9 @@ func TestExportsReadBackWithTypes(t *testing.T) {
 			t.Errorf("%s.parquet has %d rows, the warehouse %d", table, n, want)
 		}
 		csvPath := filepath.Join(cfg.Workspace, "exports", table+".csv")
+		if b, err := os.ReadFile(csvPath); err != nil || !strings.HasPrefix(string(b), "\xEF\xBB\xBF") {
+			t.Errorf("%s.csv does not start with a UTF-8 byte order mark (Excel would garble £ and ≥)", table)
+		}
 		_, rows := readCSV(t, csvPath)
 		if int64(len(rows)) != want {
 			t.Errorf("%s.csv has %d rows, the warehouse %d", table, len(rows), want)

@@ -63,6 +63,12 @@ func Run(ctx context.Context, warehousePath, dir string, opt Options) ([]string,
 				os.Remove(tmp)
 				return written, fmt.Errorf("export: %s.%s: %w", t.Name, format.ext, err)
 			}
+			if format.ext == "csv" {
+				if err := prependBOM(tmp); err != nil {
+					os.Remove(tmp)
+					return written, fmt.Errorf("export: %s.csv: %w", t.Name, err)
+				}
+			}
 			if err := fsutil.SyncFile(tmp); err != nil {
 				os.Remove(tmp)
 				return written, fmt.Errorf("export: %w", err)
@@ -75,4 +81,17 @@ func Run(ctx context.Context, warehousePath, dir string, opt Options) ([]string,
 		}
 	}
 	return written, nil
+}
+
+// utf8BOM starts the CSV twins: without it Excel, the spreadsheet most of their users open
+// them in, reads UTF-8 as Windows-1252 and shows "≥" in reasons and "£" as mojibake.
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// prependBOM rewrites a (small) CSV export with a byte order mark in front.
+func prependBOM(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(append([]byte{}, utf8BOM...), b...), 0o644)
 }
