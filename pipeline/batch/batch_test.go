@@ -194,6 +194,18 @@ func TestGolden(t *testing.T) {
 	db := openWarehouse(t, cfg)
 	compareGolden(t, db, "scale_up_candidates", filepath.Join("..", "..", "fixtures", "golden", "expected", "scale_up_candidates.csv"))
 	compareGolden(t, db, "lessons_learned", filepath.Join("..", "..", "fixtures", "golden", "expected", "lessons_learned.csv"))
+
+	// The data tests the golden README says fire, and no others.
+	_, fired := tableText(t, db, "SELECT name, status, rows FROM _checks WHERE status <> 'pass' ORDER BY name")
+	want := [][]string{
+		{"deflators_mixed_vintages", "warn", "2"},
+		{"outcomes_ci_inverted", "warn", "1"},
+		{"outcomes_latest_not_measurable", "warn", "2"},
+		{"unregistered_project_rows", "warn", "3"},
+	}
+	if diff := cmp.Diff(want, fired); diff != "" {
+		t.Errorf("data tests that found rows (-want +got):\n%s", diff)
+	}
 }
 
 // martContents renders both marts and the monthly spend so two builds can be compared.
