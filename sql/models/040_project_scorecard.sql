@@ -150,12 +150,16 @@ money AS (
     SELECT
         m.project_id,
         sum(CASE WHEN m.kind = 'cost' THEN m.nominal END) AS cost_nominal_gbp,
-        sum(CASE WHEN m.kind = 'cost' THEN m.pv END) AS cost_pv_gbp,
-        sum(CASE WHEN m.kind = 'benefit' THEN m.pv END) AS benefit_pv_gbp
+        -- Floating-point sums in a fixed order: DuckDB otherwise adds partial sums in
+        -- whatever order its threads finish, and two builds from the same data could
+        -- differ in the last digit of a bcr.
+        sum(CASE WHEN m.kind = 'cost' THEN m.pv END ORDER BY m.fy_start) AS cost_pv_gbp,
+        sum(CASE WHEN m.kind = 'benefit' THEN m.pv END ORDER BY m.fy_start) AS benefit_pv_gbp
     FROM (
         SELECT
             m.kind,
             m.project_id,
+            m.fy_start,
             m.nominal,
             CAST(m.nominal AS DOUBLE) * d.base_index / NULLIF(d.fy_index, 0)
                 / power(1 + p.discount_rate, m.fy_start - r.first_fy_start) AS pv
@@ -207,9 +211,9 @@ outcome_attainment AS (
 attainment AS (
     SELECT
         a.project_id,
-        avg(a.attainment) AS attainment,
+        avg(a.attainment ORDER BY a.outcome_id) AS attainment,
         count(*) AS outcomes_measured,
-        avg(CASE WHEN a.attainment >= p.consistency_threshold THEN 1.0 ELSE 0.0 END) AS consistency
+        avg(CASE WHEN a.attainment >= p.consistency_threshold THEN 1.0 ELSE 0.0 END ORDER BY a.outcome_id) AS consistency
     FROM outcome_attainment AS a
     CROSS JOIN params AS p
     GROUP BY a.project_id

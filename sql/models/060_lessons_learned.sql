@@ -89,7 +89,7 @@ pattern AS (
         count(*) FILTER (WHERE d.evidence_sms >= p.gate_min_sms) / count(*) AS share_evidence_sms3,
         quantile_cont(d.spend_variance, 0.5) AS median_spend_variance,
         count(*) FILTER (WHERE d.band = 'scale_up') / count(*) AS share_scale_up,
-        avg(d.returns_share) AS mean_returns_share
+        avg(d.returns_share ORDER BY d.project_id) AS mean_returns_share  -- fixed order: same bits every build
     FROM by_dimension AS d
     CROSS JOIN params AS p
     GROUP BY d.dim_ord, d.dimension, d.value
