@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -188,12 +189,13 @@ func (b *colBuf) reset() {
 // append adds a cell as row number row (the number of rows before it).
 func (b *colBuf) append(c *cell, row int) {
 	if row&7 == 0 {
-		b.valid = append(b.valid, 0)
+		// Every bit starts set, so only a null row, the rare one, writes to the bitmap;
+		// validBitmap clears the bits past the last row.
+		b.valid = append(b.valid, 0xff)
 	}
 	if c.null {
 		b.nulls++
-	} else {
-		b.valid[row>>3] |= 1 << (row & 7)
+		b.valid[row>>3] &^= 1 << (row & 7)
 	}
 	switch b.kind {
 	case kindBinary:
@@ -221,10 +223,19 @@ func (b *colBuf) array(rows int) arrow.Array {
 	return array.MakeFromData(data)
 }
 
+// validBitmap returns the validity bitmap of the buffer's rows (which must be all of its
+// rows), its bits past the last row clear.
+func (b *colBuf) validBitmap(rows int) []byte {
+	if rows&7 != 0 {
+		b.valid[rows>>3] &= 1<<(rows&7) - 1
+	}
+	return b.valid
+}
+
 func (b *colBuf) arrayData(rows int) arrow.ArrayData {
 	var valid *memory.Buffer
 	if b.nulls > 0 {
-		valid = memory.NewBufferBytes(b.valid)
+		valid = memory.NewBufferBytes(b.validBitmap(rows))
 	}
 	bufs := []*memory.Buffer{valid, memory.NewBufferBytes(b.values)}
 	if b.kind == kindBinary {
@@ -248,6 +259,7 @@ type rowGroup struct {
 // group to the next.
 type dictScratch struct {
 	ids     map[string]int32
+	slots   []int32 // a cache in front of ids: 1 + the id of a value hashing to the slot, or 0
 	indices []int32
 	values  colBuf // the distinct values, in order of first appearance
 }
@@ -315,8 +327,10 @@ func (g *rowGroup) dictArray(i int) arrow.Array {
 	if d.ids == nil {
 		d.ids = map[string]int32{}
 		d.values = colBuf{kind: kindBinary, dt: arrow.BinaryTypes.String}
+		d.slots = make([]int32, 1<<dictSlotBits)
 	}
 	clear(d.ids)
+	clear(d.slots)
 	d.values.reset()
 	d.indices = d.indices[:0]
 	var last []byte
@@ -333,6 +347,17 @@ func (g *rowGroup) dictArray(i int) arrow.Array {
 			d.indices = append(d.indices, lastID)
 			continue
 		}
+		// Dictionary columns hold a few hundred values at most, so a value is nearly always
+		// in its slot of the cache, which costs a cheap hash and one comparison; the map
+		// settles the rest and decides every id.
+		slot := &d.slots[dictSlot(v)]
+		if id := *slot - 1; id >= 0 {
+			if off := d.values.offsets; string(d.values.values[off[id]:off[id+1]]) == string(v) {
+				d.indices = append(d.indices, id)
+				last, lastID = v, id
+				continue
+			}
+		}
 		id, ok := d.ids[string(v)]
 		if !ok {
 			id = int32(len(d.values.offsets) - 1)
@@ -340,6 +365,7 @@ func (g *rowGroup) dictArray(i int) arrow.Array {
 			d.values.values = append(d.values.values, v...)
 			d.values.offsets = append(d.values.offsets, int32(len(d.values.values)))
 		}
+		*slot = id + 1
 		d.indices = append(d.indices, id)
 		last, lastID = v, id
 	}
@@ -350,12 +376,32 @@ func (g *rowGroup) dictArray(i int) arrow.Array {
 	defer dictData.Release()
 	var valid *memory.Buffer
 	if b.nulls > 0 {
-		valid = memory.NewBufferBytes(b.valid)
+		valid = memory.NewBufferBytes(b.validBitmap(g.rows))
 	}
 	data := array.NewData(dictString, g.rows, []*memory.Buffer{valid, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(d.indices))}, nil, b.nulls, 0)
 	data.SetDictionary(dictData)
 	defer data.Release()
 	return array.MakeFromData(data)
+}
+
+// dictSlotBits is the size of dictArray's cache: 2048 slots.
+const dictSlotBits = 11
+
+// dictSlot hashes a value to its slot of dictArray's cache from its length and its first
+// and last bytes.
+func dictSlot(v []byte) uint32 {
+	n := len(v)
+	var x uint64
+	switch {
+	case n >= 8:
+		x = binary.LittleEndian.Uint64(v) ^ bits.RotateLeft64(binary.LittleEndian.Uint64(v[n-8:]), 29)
+	case n >= 4:
+		x = uint64(binary.LittleEndian.Uint32(v)) | uint64(binary.LittleEndian.Uint32(v[n-4:]))<<32
+	case n > 0:
+		x = uint64(v[0]) | uint64(v[n/2])<<8 | uint64(v[n-1])<<16
+	}
+	x ^= uint64(n) << 56
+	return uint32((x * 0x9E3779B97F4A7C15) >> (64 - dictSlotBits))
 }
 
 // encodingPlan is how one file's columns are handed to the Parquet writer, decided once

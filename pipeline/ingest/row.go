@@ -38,7 +38,29 @@ type rowParser struct {
 	allowed [][][]byte
 	// column indexes used by the row rules.
 	idx struct{ fy, period, payment, start, end int }
+	// plans says, per column, where its raw value comes from and how to coerce it, read
+	// once from the layout and the contract so the per-cell loop looks in one place.
+	plans []colPlan
 }
+
+// colPlan is one column's part of the layout and the contract, as parseFields needs it.
+type colPlan struct {
+	src      colSource
+	field    int  // the CSV field, for srcField
+	fallback bool // an empty field falls back to the layout's fallback value
+	typ      contract.Type
+	required bool // Required and not Derived: an empty value rejects the row
+}
+
+// colSource is where a column's raw value comes from.
+type colSource uint8
+
+const (
+	srcNone     colSource = iota // nowhere: empty
+	srcConstant                  // the profile's constant
+	srcField                     // a CSV field (or its fallback when empty)
+	srcFallback                  // the profile's fallback, the file lacking the column
+)
 
 func newRowParser(l *layout) *rowParser {
 	ds := l.dataset
@@ -47,6 +69,19 @@ func newRowParser(l *layout) *rowParser {
 		for _, a := range col.Allowed {
 			p.allowed[c] = append(p.allowed[c], []byte(a))
 		}
+	}
+	p.plans = make([]colPlan, len(ds.Columns))
+	for c := range ds.Columns {
+		col, pl := &ds.Columns[c], &p.plans[c]
+		switch {
+		case l.hasConstant[c]:
+			pl.src = srcConstant
+		case l.fieldOf[c] >= 0:
+			pl.src, pl.field, pl.fallback = srcField, l.fieldOf[c], l.hasFallback[c]
+		case l.hasFallback[c]:
+			pl.src = srcFallback
+		}
+		pl.typ, pl.required = col.Type, col.Required && !col.Derived
 	}
 	p.idx.fy, p.idx.period, p.idx.payment = ds.Column("financial_year"), ds.Column("period"), ds.Column("payment_date")
 	p.idx.start, p.idx.end = ds.Column("start_date"), ds.Column("end_date")
@@ -76,41 +111,52 @@ func (p *rowParser) parseFields(fields [][]byte) *rowError {
 			return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d (field %d holds %q): an unquoted delimiter inside a value splits it; put such values in double quotes", len(fields), l.headerFields, i+1, clip(fields[i]))}
 		}
 	}
-	ds := l.dataset
-	for c := range ds.Columns {
+	plans, cells := p.plans, p.cells
+	cells = cells[:len(plans)]
+	for c := range plans {
+		pl := &plans[c]
 		var raw []byte
-		switch {
-		case l.hasConstant[c]:
-			raw = l.constant[c]
-		case l.fieldOf[c] >= 0:
-			if f := l.fieldOf[c]; f < len(fields) {
+		switch pl.src {
+		case srcField:
+			if f := pl.field; f < len(fields) {
 				raw = fields[f] // else a short row padded with empty fields (padShort)
 			}
-			if l.hasFallback[c] && coerce.IsNull(raw) {
+			if pl.fallback && coerce.IsNull(raw) {
 				raw = l.fallback[c]
 			}
-		case l.hasFallback[c]:
+		case srcConstant:
+			raw = l.constant[c]
+		case srcFallback:
 			raw = l.fallback[c]
 		}
-		if err := p.coerce(c, raw); err != nil {
+		v := coerce.Trim(raw)
+		out := &cells[c]
+		*out = cell{}
+		// v is trimmed, and no null spelling is longer than four bytes ("null"), so a
+		// longer value needs no look.
+		if len(v) == 0 || (len(v) <= 4 && coerce.IsNull(v)) {
+			out.null = true
+			if pl.required {
+				col := &l.dataset.Columns[c]
+				return &rowError{ReasonMissingRequired, col.Name, fmt.Sprintf("%s is required but is empty", col.Name)}
+			}
+			continue
+		}
+		if pl.typ == contract.String {
+			out.s = v
+			continue
+		}
+		if err := p.coerce(c, v, out); err != nil {
 			return err
 		}
 	}
 	return p.rules()
 }
 
-func (p *rowParser) coerce(c int, raw []byte) *rowError {
+// coerce fills out, column c's cell, from v, the column's trimmed value, which is not
+// null.
+func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 	col := &p.l.dataset.Columns[c]
-	v := coerce.Trim(raw)
-	out := &p.cells[c]
-	*out = cell{}
-	if coerce.IsNull(v) {
-		out.null = true
-		if col.Required && !col.Derived {
-			return &rowError{ReasonMissingRequired, col.Name, fmt.Sprintf("%s is required but is empty", col.Name)}
-		}
-		return nil
-	}
 	var err error
 	switch col.Type {
 	case contract.String:
