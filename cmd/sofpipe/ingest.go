@@ -59,15 +59,11 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		defer pprof.StopCPUProfile()
 	}
 	start := time.Now()
-	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, ingest.Options{
-		BatchID:         "ingest-" + start.UTC().Format("20060102T150405Z"),
-		StageDir:        *out,
-		Workers:         cfg.Ingest.Workers,
-		BatchRows:       cfg.Ingest.BatchRows,
-		ChunkBytes:      cfg.Ingest.ChunkBytes,
-		RejectRateLimit: cfg.Ingest.RejectRateLimit,
-		Logger:          common.logger(stderr),
-	})
+	opt := ingest.OptionsFrom(cfg.Ingest)
+	opt.BatchID = "ingest-" + start.UTC().Format("20060102T150405Z")
+	opt.StageDir = *out
+	opt.Logger = common.logger(stderr)
+	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, opt)
 	if err != nil {
 		return exitCode(stderr, err)
 	}

@@ -137,13 +137,9 @@ func validateFile(ctx context.Context, cfg config.Config, file string, ds *contr
 	if profile != nil {
 		rep.Profile = profile.Name
 	}
-	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, ingest.Options{
-		Workers:         cfg.Ingest.Workers,
-		BatchRows:       cfg.Ingest.BatchRows,
-		ChunkBytes:      cfg.Ingest.ChunkBytes,
-		RejectRateLimit: cfg.Ingest.RejectRateLimit,
-		KeepRejects:     maxProblems,
-	})
+	opt := ingest.OptionsFrom(cfg.Ingest)
+	opt.KeepRejects = maxProblems // no StageDir: validate only, nothing written
+	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, opt)
 	if err != nil {
 		return rep, err
 	}

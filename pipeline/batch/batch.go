@@ -388,15 +388,9 @@ func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int
 	}
 	rec.Dataset = ds.Name
 	stage := filepath.Join(b.ws.Staging(), b.run.BatchID)
-	res, err := ingest.File(ctx, ingest.Input{Path: store, Source: f.rel, SHA256: sha, Dataset: ds, Profile: profile}, ingest.Options{
-		BatchID:         b.run.BatchID,
-		StageDir:        stage,
-		Workers:         b.cfg.Ingest.Workers,
-		BatchRows:       b.cfg.Ingest.BatchRows,
-		ChunkBytes:      b.cfg.Ingest.ChunkBytes,
-		RejectRateLimit: b.cfg.Ingest.RejectRateLimit,
-		Logger:          b.log,
-	})
+	opt := ingest.OptionsFrom(b.cfg.Ingest)
+	opt.BatchID, opt.StageDir, opt.Logger = b.run.BatchID, stage, b.log
+	res, err := ingest.File(ctx, ingest.Input{Path: store, Source: f.rel, SHA256: sha, Dataset: ds, Profile: profile}, opt)
 	if err != nil {
 		return rec, err
 	}

@@ -255,6 +255,17 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	return res, nil
 }
 
+// OptionsFrom returns the options the config's ingest section sets; the caller adds where
+// the files go (StageDir, BatchID) and how it logs.
+func OptionsFrom(c config.Ingest) Options {
+	return Options{
+		Workers:         c.Workers,
+		BatchRows:       c.BatchRows,
+		ChunkBytes:      c.ChunkBytes,
+		RejectRateLimit: c.RejectRateLimit,
+	}
+}
+
 func withDefaults(opt Options) Options {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
