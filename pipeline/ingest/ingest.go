@@ -158,7 +158,20 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 			delim = p.Delimiter[0]
 		}
 	}
-	dec, err := csvscan.NewDecoder(f, enc)
+	// The digest: given, not needed (validate), or hashed from the bytes as they are read.
+	var src io.Reader = f
+	dig := knownDigest(in.SHA256)
+	if in.SHA256 == "" && opt.StageDir != "" {
+		if dig, src, err = hashingDigest(f); err != nil {
+			return res, fmt.Errorf("ingest: %w", err)
+		}
+	}
+	defer func() {
+		if dig.provisional() && res.SHA256 == "" && err == nil {
+			res.SHA256, _ = dig.finish(src) // a file rejected whole still reports its digest
+		}
+	}()
+	dec, err := csvscan.NewDecoder(src, enc)
 	if err != nil {
 		return rejectWhole(res, ReasonUnreadable, err.Error()), nil
 	}
@@ -197,14 +210,7 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	res.IgnoredColumns = lay.ignored
 
 	run := &fileRun{in: in, opt: opt, lay: lay, delim: delim, schema: LakeSchema(in.Dataset)}
-	switch {
-	case in.SHA256 != "":
-		run.digest = knownDigest(in.SHA256)
-	case opt.StageDir == "":
-		run.digest = knownDigest("") // validate only: nothing written needs it
-	default:
-		run.digest = hashInBackground(in.Path)
-	}
+	run.digest = dig
 	run.rejects = newRejectWriter(opt.StageDir, run.digest, in.Source, opt.BatchID, opt.Alloc, opt.KeepRejects)
 	if err := run.parallel(ctx, first, chunker); err != nil {
 		run.abort()
@@ -215,7 +221,8 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 		}
 		return res, fmt.Errorf("ingest %s: %w", in.Source, err)
 	}
-	if res.SHA256, err = run.digest.wait(); err != nil {
+	sum, err := dig.finish(src)
+	if err != nil {
 		run.abort()
 		return res, fmt.Errorf("ingest %s: hashing: %w", in.Source, err)
 	}
@@ -239,13 +246,17 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 		}
 	}
 	outputs, wrote, err := run.close()
+	if err == nil && dig.provisional() {
+		outputs, err = run.settleDigest(outputs, wrote, sum)
+	}
 	if err != nil {
 		run.abort()
 		return res, fmt.Errorf("ingest %s: %w", in.Source, err)
 	}
+	res.SHA256 = sum
 	res.Outputs = outputs
 	if wrote {
-		res.RejectsFile = RejectsPath(res.SHA256)
+		res.RejectsFile = RejectsPath(sum)
 	}
 	if res.RowsRead != res.RowsAccepted+res.RowsRejected {
 		run.abort()
@@ -253,6 +264,36 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	}
 	log.Debug("file read", "rows_read", res.RowsRead, "accepted", res.RowsAccepted, "rejected", res.RowsRejected, "status", res.Status)
 	return res, nil
+}
+
+// settleDigest writes the real digest over the provisional one in every file written and
+// renames each to the name the real digest gives.
+func (r *fileRun) settleDigest(outputs []string, wroteRejects bool, sum string) ([]string, error) {
+	rename := func(oldRel, newRel string) error {
+		oldPath := filepath.Join(r.opt.StageDir, filepath.FromSlash(oldRel))
+		if err := patchDigest(oldPath, r.digest.value, sum); err != nil {
+			return err
+		}
+		return os.Rename(oldPath, filepath.Join(r.opt.StageDir, filepath.FromSlash(newRel)))
+	}
+	settled := make([]string, 0, len(outputs))
+	for _, o := range outputs {
+		to := path.Join(path.Dir(o), strings.Replace(path.Base(o), shortSHA(r.digest.value), shortSHA(sum), 1))
+		if err := rename(o, to); err != nil {
+			for _, done := range settled { // abort knows only the provisional names
+				os.Remove(filepath.Join(r.opt.StageDir, filepath.FromSlash(done)))
+			}
+			return nil, fmt.Errorf("settling the digest: %w", err)
+		}
+		settled = append(settled, to)
+	}
+	if wroteRejects {
+		if err := rename(RejectsPath(r.digest.value), RejectsPath(sum)); err != nil {
+			return nil, fmt.Errorf("settling the digest: %w", err)
+		}
+	}
+	sort.Strings(settled)
+	return settled, nil
 }
 
 // OptionsFrom returns the options the config's ingest section sets; the caller adds where
@@ -567,18 +608,12 @@ func (r *fileRun) writeLargest(wk *worker) error {
 // write writes a row group to its partition's file, opening the file on the first one,
 // and recycles the row group's memory.
 func (r *fileRun) write(p *partition, g *rowGroup) error {
-	var shaErr error
 	r.planOnce.Do(func() {
 		r.plan = g.plan(r.schema)
-		var sha string
-		sha, shaErr = r.digest.wait()
-		r.sha = constantDict(sha, r.opt.BatchRows)
+		r.sha = constantDict(r.digest.value, r.opt.BatchRows)
 		r.batch = constantDict(r.opt.BatchID, r.opt.BatchRows)
 	})
-	if shaErr != nil {
-		return fmt.Errorf("hashing: %w", shaErr)
-	}
-	sha, _ := r.digest.wait()
+	sha := r.digest.value
 	p.wmu.Lock()
 	defer p.wmu.Unlock()
 	if p.f == nil {

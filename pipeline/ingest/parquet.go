@@ -102,6 +102,9 @@ func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parqu
 		// The lineage columns hold one value per file: statistics would only repeat it,
 		// at the cost of a pass over every row group.
 		parquet.WithStatsFor(contract.LineageFileSHA256, false),
+		// Uncompressed (it is one dictionary value a row group), so that the digest's bytes
+		// stand in the file as they are, for patchDigest to find.
+		parquet.WithCompressionFor(contract.LineageFileSHA256, compress.Codecs.Uncompressed),
 		parquet.WithStatsFor(contract.LineageBatchID, false),
 		parquet.WithAllocator(mem),
 		parquet.WithCompression(compress.Codecs.Zstd),

@@ -54,7 +54,7 @@ type rejectWriter struct {
 }
 
 // newRejectWriter writes under stageDir (empty: validate mode, nothing written); the file
-// is named by the digest, which it waits for only when the first reject comes.
+// is named by the digest (perhaps the provisional one: see digest).
 func newRejectWriter(stageDir string, d *digest, source, batchID string, mem memory.Allocator, keep int) *rejectWriter {
 	return &rejectWriter{stageDir: stageDir, digest: d, source: source, batchID: batchID, mem: mem, batchRows: 8192, byReason: map[Reason]int64{}, keep: keep}
 }
@@ -71,11 +71,8 @@ func (r *rejectWriter) add(rej Reject) error {
 		return nil // validate mode: count and keep the first few, write nothing
 	}
 	if r.fw == nil {
-		sha, err := r.digest.wait()
-		if err != nil {
-			return fmt.Errorf("hashing: %w", err)
-		}
-		r.sha, r.path = sha, filepath.Join(r.stageDir, RejectsPath(sha))
+		r.sha = r.digest.value
+		r.path = filepath.Join(r.stageDir, RejectsPath(r.sha))
 		sink, err := createBuffered(r.path)
 		if err != nil {
 			return err
