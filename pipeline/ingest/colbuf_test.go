@@ -47,9 +47,21 @@ func TestColBufValidity(t *testing.T) {
 // TestDictArrayMatchesMap checks the dictionary encoding, cache and all, against a plain
 // map: ids in order of first appearance, every row's value through its id, and nulls kept,
 // over row groups that reuse the scratch with different values.
+//
+// Both ways are checked: encoding a row group's stored values at write time, and a live
+// dictionary column, whose rows become ids as they are appended.
 func TestDictArrayMatchesMap(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		t.Run(fmt.Sprintf("live=%v", live), func(t *testing.T) { testDictArrayMatchesMap(t, live) })
+	}
+}
+
+func testDictArrayMatchesMap(t *testing.T, live bool) {
 	r := rand.New(rand.NewSource(2))
 	g := &rowGroup{cols: []colBuf{{kind: kindBinary, dt: arrow.BinaryTypes.String}}, dicts: make([]dictScratch, 1)}
+	if live {
+		g.goLive([]bool{true})
+	}
 	for trial := 0; trial < 40; trial++ {
 		g.reset()
 		distinct := 1 + r.Intn(5000) // past the cache's size, so slots are shared
@@ -66,8 +78,12 @@ func TestDictArrayMatchesMap(t *testing.T) {
 			} else {
 				vals = append(vals, "")
 			}
-			g.cols[0].append(&c, row)
-			g.rows++
+			if live {
+				g.appendRow([]cell{c}, []int{0}, int64(row))
+			} else {
+				g.cols[0].append(&c, row)
+				g.rows++
+			}
 		}
 		arr := g.dictArray(0).(*array.Dictionary)
 		dict := arr.Dictionary().(*array.String)

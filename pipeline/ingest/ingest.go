@@ -373,8 +373,9 @@ type fileRun struct {
 	addedStep int
 
 	planOnce   sync.Once
-	plan       *encodingPlan // decided from the first row group written
-	sha, batch arrow.Array   // the constant lineage columns, BatchRows long
+	plan       *encodingPlan                // decided from the first row group written
+	livePlan   atomic.Pointer[encodingPlan] // plan, for row groups made after it, read without planOnce
+	sha, batch arrow.Array                  // the constant lineage columns, BatchRows long
 }
 
 // partition is one Hive partition of a file: the row groups the workers are filling and
@@ -577,12 +578,17 @@ func (r *fileRun) partition(value string) *partition {
 func (r *fileRun) rowGroup() *rowGroup {
 	r.fmu.Lock()
 	defer r.fmu.Unlock()
+	var g *rowGroup
 	if n := len(r.free); n > 0 {
-		g := r.free[n-1]
+		g = r.free[n-1]
 		r.free = r.free[:n-1]
-		return g
+	} else {
+		g = newRowGroup(r.schema, r.dataCols)
 	}
-	return newRowGroup(r.schema, r.dataCols)
+	if p := r.livePlan.Load(); p != nil {
+		g.goLive(p.dict)
+	}
+	return g
 }
 
 // writeLargest writes the largest row group the worker is filling, so that a file spread
@@ -610,6 +616,7 @@ func (r *fileRun) writeLargest(wk *worker) error {
 func (r *fileRun) write(p *partition, g *rowGroup) error {
 	r.planOnce.Do(func() {
 		r.plan = g.plan(r.schema)
+		r.livePlan.Store(r.plan)
 		r.sha = constantDict(r.digest.value, r.opt.BatchRows)
 		r.batch = constantDict(r.opt.BatchID, r.opt.BatchRows)
 	})

@@ -210,6 +210,18 @@ func (b *colBuf) reset() {
 	}
 }
 
+// appendValidity records only whether row number row is null, for a column whose values
+// go elsewhere (a live dictionary).
+func (b *colBuf) appendValidity(null bool, row int) {
+	if row&7 == 0 {
+		b.valid = append(b.valid, 0xff)
+	}
+	if null {
+		b.nulls++
+		b.valid[row>>3] &^= 1 << (row & 7)
+	}
+}
+
 // append adds a cell as row number row (the number of rows before it).
 func (b *colBuf) append(c *cell, row int) {
 	if row&7 == 0 {
@@ -277,6 +289,10 @@ type rowGroup struct {
 	cols  []colBuf
 	line  colBuf
 	dicts []dictScratch // per column, for dictionary columns
+	// live says which columns are dictionary-encoded as rows arrive: once the file's plan
+	// is known, a dictionary column's rows go straight to ids while their bytes are still
+	// in the cache, instead of being copied and encoded in a second pass (nil: not yet).
+	live []bool
 }
 
 // dictScratch turns a text column into dictionary indices, keeping its memory from one row
@@ -286,6 +302,50 @@ type dictScratch struct {
 	slots   []int32 // a cache in front of ids: 1 + the id of a value hashing to the slot, or 0
 	indices []int32
 	values  colBuf // the distinct values, in order of first appearance
+	lastID  int32  // the id of the value last added, or -1
+}
+
+// clear empties the scratch for a new row group, keeping its memory.
+func (d *dictScratch) clear() {
+	if d.ids == nil {
+		d.ids = map[string]int32{}
+		d.values = colBuf{kind: kindBinary, dt: arrow.BinaryTypes.String}
+		d.slots = make([]int32, 1<<dictSlotBits)
+	}
+	clear(d.ids)
+	clear(d.slots)
+	d.values.reset()
+	d.indices = d.indices[:0]
+	d.lastID = -1
+}
+
+// add appends the id of v, giving v a new id if it is new. Returns come grouped by project
+// and department, so a value usually repeats the one before, which costs one comparison;
+// dictionary columns hold a few hundred values at most, so the next most likely place is
+// its slot of the cache (a cheap hash and one comparison); the map settles the rest and
+// decides every id.
+func (d *dictScratch) add(v []byte) {
+	off := d.values.offsets
+	if id := d.lastID; id >= 0 && string(d.values.values[off[id]:off[id+1]]) == string(v) {
+		d.indices = append(d.indices, id)
+		return
+	}
+	slot := &d.slots[dictSlot(v)]
+	if id := *slot - 1; id >= 0 && string(d.values.values[off[id]:off[id+1]]) == string(v) {
+		d.indices = append(d.indices, id)
+		d.lastID = id
+		return
+	}
+	id, ok := d.ids[string(v)]
+	if !ok {
+		id = int32(len(d.values.offsets) - 1)
+		d.ids[string(v)] = id
+		d.values.values = append(d.values.values, v...)
+		d.values.offsets = append(d.values.offsets, int32(len(d.values.values)))
+	}
+	*slot = id + 1
+	d.indices = append(d.indices, id)
+	d.lastID = id
 }
 
 func newRowGroup(schema *arrow.Schema, dataCols int) *rowGroup {
@@ -304,8 +364,25 @@ func (g *rowGroup) reset() {
 	g.rows, g.bytes = 0, 0
 	for i := range g.cols {
 		g.cols[i].reset()
+		if g.live != nil && g.live[i] {
+			g.dicts[i].clear()
+		}
 	}
 	g.line.reset()
+}
+
+// goLive makes the dictionary columns of plan live (see rowGroup.live). The row group
+// must be empty.
+func (g *rowGroup) goLive(dict []bool) {
+	if g.live != nil {
+		return
+	}
+	g.live = dict
+	for i := range g.cols {
+		if dict[i] {
+			g.dicts[i].clear()
+		}
+	}
 }
 
 // appendRow adds one accepted row. fieldOf maps a contract column to its column here, or
@@ -314,10 +391,22 @@ func (g *rowGroup) appendRow(cells []cell, fieldOf []int, line int64) {
 	row := g.rows
 	n := 0
 	for c := range cells {
-		if f := fieldOf[c]; f >= 0 {
-			g.cols[f].append(&cells[c], row)
-			n += len(cells[c].s)
+		f := fieldOf[c]
+		if f < 0 {
+			continue
 		}
+		n += len(cells[c].s)
+		if g.live != nil && g.live[f] {
+			// Only the validity goes to the column buffer; the value becomes an id.
+			g.cols[f].appendValidity(cells[c].null, row)
+			if cells[c].null {
+				g.dicts[f].indices = append(g.dicts[f].indices, 0) // never read, but valid
+			} else {
+				g.dicts[f].add(cells[c].s)
+			}
+			continue
+		}
+		g.cols[f].append(&cells[c], row)
 	}
 	lc := cell{i: line}
 	g.line.append(&lc, row)
@@ -345,53 +434,19 @@ func (g *rowGroup) record(p *encodingPlan, sha, batch arrow.Array) arrow.RecordB
 	return rec
 }
 
-// dictArray encodes text column i as a dictionary array.
+// dictArray encodes text column i as a dictionary array: from the ids already made when
+// the column is live, else in one pass over the row group's values.
 func (g *rowGroup) dictArray(i int) arrow.Array {
 	b, d := &g.cols[i], &g.dicts[i]
-	if d.ids == nil {
-		d.ids = map[string]int32{}
-		d.values = colBuf{kind: kindBinary, dt: arrow.BinaryTypes.String}
-		d.slots = make([]int32, 1<<dictSlotBits)
-	}
-	clear(d.ids)
-	clear(d.slots)
-	d.values.reset()
-	d.indices = d.indices[:0]
-	var last []byte
-	lastID := int32(-1)
-	for r := 0; r < g.rows; r++ {
-		if b.nulls > 0 && b.valid[r>>3]&(1<<(r&7)) == 0 {
-			d.indices = append(d.indices, 0) // never read, but must be a valid index
-			continue
-		}
-		v := b.values[b.offsets[r]:b.offsets[r+1]]
-		// Returns come grouped by project and department, so a value usually repeats the
-		// row before: comparing bytes is cheaper than hashing them.
-		if lastID >= 0 && string(v) == string(last) {
-			d.indices = append(d.indices, lastID)
-			continue
-		}
-		// Dictionary columns hold a few hundred values at most, so a value is nearly always
-		// in its slot of the cache, which costs a cheap hash and one comparison; the map
-		// settles the rest and decides every id.
-		slot := &d.slots[dictSlot(v)]
-		if id := *slot - 1; id >= 0 {
-			if off := d.values.offsets; string(d.values.values[off[id]:off[id+1]]) == string(v) {
-				d.indices = append(d.indices, id)
-				last, lastID = v, id
+	if g.live == nil || !g.live[i] {
+		d.clear()
+		for r := 0; r < g.rows; r++ {
+			if b.nulls > 0 && b.valid[r>>3]&(1<<(r&7)) == 0 {
+				d.indices = append(d.indices, 0) // never read, but must be a valid index
 				continue
 			}
+			d.add(b.values[b.offsets[r]:b.offsets[r+1]])
 		}
-		id, ok := d.ids[string(v)]
-		if !ok {
-			id = int32(len(d.values.offsets) - 1)
-			d.ids[string(v)] = id
-			d.values.values = append(d.values.values, v...)
-			d.values.offsets = append(d.values.offsets, int32(len(d.values.values)))
-		}
-		*slot = id + 1
-		d.indices = append(d.indices, id)
-		last, lastID = v, id
 	}
 	if len(d.values.offsets) == 1 { // every row null: index 0 still needs a value
 		d.values.offsets = append(d.values.offsets, 0)
