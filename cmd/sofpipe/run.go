@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 )
 
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -45,7 +46,7 @@ func printRunSummary(w io.Writer, workspace string, out batch.Outcome) {
 	if len(out.Tables) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(w, "  tables:")
-		for _, t := range []string{"projects", "spend_monthly", "outcomes", "lessons", "project_scorecard", "scale_up_candidates", "lessons_learned", "_files", "_rejects", "_checks", "_runs"} {
+		for _, t := range warehouse.AnalystTables {
 			if n, ok := out.Tables[t]; ok {
 				fmt.Fprintf(tw, "    %s\t%d\t\n", t, n)
 			}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -91,31 +90,16 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 func pickDataset(cfg config.Config, file, dataset, profileName string) (*contract.Dataset, *config.Profile, error) {
 	var profile *config.Profile
 	if profileName != "" {
-		for i := range cfg.Profiles {
-			if cfg.Profiles[i].Name == profileName {
-				profile = &cfg.Profiles[i]
-			}
-		}
-		if profile == nil {
+		if profile = cfg.ProfileNamed(profileName); profile == nil {
 			return nil, nil, fmt.Errorf("no profile named %q in the config", profileName)
 		}
 	}
 	if profile == nil && dataset == "" {
-		slashed := filepath.ToSlash(file)
-		for i := range cfg.Profiles {
-			p := &cfg.Profiles[i]
-			// Patterns are relative to the inbox; a file checked elsewhere matches on its
-			// trailing path elements.
-			parts := strings.Split(slashed, "/")
-			for k := range parts {
-				if ok, _ := path.Match(p.Pattern, strings.Join(parts[k:], "/")); ok {
-					profile = p
-					break
-				}
-			}
-			if profile != nil {
-				break
-			}
+		// Patterns are relative to the inbox; a file checked elsewhere matches on its
+		// trailing path elements, longest first.
+		parts := strings.Split(filepath.ToSlash(file), "/")
+		for k := 0; k < len(parts) && profile == nil; k++ {
+			profile = cfg.ProfileFor(strings.Join(parts[k:], "/"))
 		}
 	}
 	switch {

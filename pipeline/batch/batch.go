@@ -248,12 +248,9 @@ func arrivesBefore(a, b string) bool {
 // route finds a file's dataset and source profile: the first profile whose pattern matches,
 // else the dataset named by the file's first folder.
 func (b *batch) route(rel string) (*contract.Dataset, *config.Profile) {
-	for i := range b.cfg.Profiles {
-		p := &b.cfg.Profiles[i]
-		if ok, _ := path.Match(p.Pattern, rel); ok {
-			ds, _ := contract.Lookup(p.Dataset)
-			return ds, p
-		}
+	if p := b.cfg.ProfileFor(rel); p != nil {
+		ds, _ := contract.Lookup(p.Dataset)
+		return ds, p
 	}
 	first, _, found := strings.Cut(rel, "/")
 	if !found {
@@ -379,7 +376,7 @@ func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int
 	}
 	if ds == nil {
 		rec.Dataset = ""
-		rec.Status = string(ingest.StatusRejected)
+		rec.Status = ledger.StatusRejected
 		rec.Reason = string(ingest.ReasonUnknownDataset)
 		rec.Message = fmt.Sprintf("no source profile matches %q and its folder names no dataset: put it under inbox/<dataset>/ (one of %s)", f.rel, strings.Join(contract.Names(), ", "))
 		b.run.FilesRejected++

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -180,6 +181,27 @@ type Profile struct {
 	// such a row is rejected as ragged_row. A row with more fields than the header is
 	// rejected either way, unless the extra fields are empty.
 	PadShortRows bool `json:"pad_short_rows,omitempty"`
+}
+
+// ProfileFor returns the first profile whose pattern matches rel, a path relative to the
+// inbox with forward slashes, or nil.
+func (c *Config) ProfileFor(rel string) *Profile {
+	for i := range c.Profiles {
+		if ok, _ := path.Match(c.Profiles[i].Pattern, rel); ok {
+			return &c.Profiles[i]
+		}
+	}
+	return nil
+}
+
+// ProfileNamed returns the profile called name, or nil.
+func (c *Config) ProfileNamed(name string) *Profile {
+	for i := range c.Profiles {
+		if c.Profiles[i].Name == name {
+			return &c.Profiles[i]
+		}
+	}
+	return nil
 }
 
 // DefaultMarts returns the constants DESIGN.md gives, from HM Treasury's Green Book

@@ -128,19 +128,3 @@ func (l *Lock) Unlock() error {
 	l.f = nil
 	return err
 }
-
-// CopyFileAtomic copies src to dst by CreateAtomic, returning the bytes copied.
-func CopyFileAtomic(src, dst string) (int64, error) {
-	in, err := os.Open(src)
-	if err != nil {
-		return 0, err
-	}
-	defer in.Close()
-	var n int64
-	err = CreateAtomic(dst, 0o444, func(w io.Writer) error {
-		var err error
-		n, err = io.Copy(w, in)
-		return err
-	})
-	return n, err
-}

@@ -65,17 +65,3 @@ func TestLockIsExclusive(t *testing.T) {
 	}
 	again.Unlock()
 }
-
-func TestCopyFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	src := filepath.Join(dir, "a.csv")
-	os.WriteFile(src, []byte("x,y\n1,2\n"), 0o644)
-	n, err := CopyFileAtomic(src, filepath.Join(dir, "store", "ab", "abcd"))
-	if err != nil || n != 8 {
-		t.Fatalf("n=%d err=%v", n, err)
-	}
-	b, _ := os.ReadFile(filepath.Join(dir, "store", "ab", "abcd"))
-	if string(b) != "x,y\n1,2\n" {
-		t.Errorf("copy %q", b)
-	}
-}

@@ -146,17 +146,9 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	}
 	defer f.Close()
 
-	enc := csvscan.Auto
-	delim := byte(',')
-	if p := in.Profile; p != nil {
-		if p.Encoding != "" {
-			if enc, err = csvscan.ParseEncoding(p.Encoding); err != nil {
-				return res, fmt.Errorf("ingest: profile %s: %w", p.Name, err)
-			}
-		}
-		if p.Delimiter != "" {
-			delim = p.Delimiter[0]
-		}
+	enc, delim, err := sourceFormat(in.Profile)
+	if err != nil {
+		return res, err
 	}
 	// The digest: given, not needed (validate), or hashed from the bytes as they are read.
 	var src io.Reader = f
@@ -294,6 +286,24 @@ func (r *fileRun) settleDigest(outputs []string, wroteRejects bool, sum string) 
 	}
 	sort.Strings(settled)
 	return settled, nil
+}
+
+// sourceFormat is the encoding and delimiter a profile names: auto and comma by default.
+func sourceFormat(p *config.Profile) (csvscan.Encoding, byte, error) {
+	enc, delim := csvscan.Auto, byte(',')
+	if p == nil {
+		return enc, delim, nil
+	}
+	if p.Encoding != "" {
+		var err error
+		if enc, err = csvscan.ParseEncoding(p.Encoding); err != nil {
+			return enc, delim, fmt.Errorf("ingest: profile %s: %w", p.Name, err)
+		}
+	}
+	if p.Delimiter != "" {
+		delim = p.Delimiter[0]
+	}
+	return enc, delim, nil
 }
 
 // OptionsFrom returns the options the config's ingest section sets; the caller adds where
@@ -729,9 +739,9 @@ func (r *fileRun) quarantine(ctx context.Context, res *Result) error {
 		return err
 	}
 	defer f.Close()
-	enc := csvscan.Auto
-	if p := r.in.Profile; p != nil && p.Encoding != "" {
-		enc, _ = csvscan.ParseEncoding(p.Encoding)
+	enc, _, err := sourceFormat(r.in.Profile)
+	if err != nil {
+		return err
 	}
 	dec, err := csvscan.NewDecoder(f, enc)
 	if err != nil {

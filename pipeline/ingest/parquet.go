@@ -67,35 +67,27 @@ func writerProperties(mem memory.Allocator, batchRows int, plain ...string) (*pa
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
 }
 
-// textColumns are the names of every text column of every dataset.
-var textColumns = func() []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, ds := range contract.All() {
-		for _, c := range ds.Columns {
-			if ArrowType(c.Type).ID() == arrow.STRING && !seen[c.Name] {
-				seen[c.Name] = true
-				out = append(out, c.Name)
-			}
-		}
-	}
-	return out
-}()
+// textColumns and moneyColumns name every text and every money column of every dataset.
+var (
+	textColumns  = columnsWhere(func(c contract.Column) bool { return ArrowType(c.Type).ID() == arrow.STRING })
+	moneyColumns = columnsWhere(func(c contract.Column) bool { return c.Type == contract.Money })
+)
 
-// moneyColumns are the names of every money column of every dataset.
-var moneyColumns = func() []string {
+// columnsWhere returns the names of the contract columns, across datasets, that keep says
+// to keep, each once.
+func columnsWhere(keep func(contract.Column) bool) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, ds := range contract.All() {
 		for _, c := range ds.Columns {
-			if c.Type == contract.Money && !seen[c.Name] {
+			if keep(c) && !seen[c.Name] {
 				seen[c.Name] = true
 				out = append(out, c.Name)
 			}
 		}
 	}
 	return out
-}()
+}
 
 func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parquet.WriterProperties {
 	opts := []parquet.WriterProperty{

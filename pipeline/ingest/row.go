@@ -158,9 +158,7 @@ func (p *rowParser) parseFields(fields [][]byte) *rowError {
 func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 	col := &p.l.dataset.Columns[c]
 	var err error
-	switch col.Type {
-	case contract.String:
-		out.s = v
+	switch col.Type { // String columns are filled by parseFields and never come here
 	case contract.Enum:
 		for _, a := range p.allowed[c] {
 			if bytes.EqualFold(v, a) {

@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -481,14 +480,4 @@ func list(fs []float64) string {
 		parts[i] = num(f)
 	}
 	return "[" + strings.Join(parts, ", ") + "]"
-}
-
-// SortedTables returns table names in a stable order, for printing counts.
-func SortedTables(m map[string]int64) []string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
 }
