@@ -660,22 +660,18 @@ func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) 
 	if err != nil {
 		return nil, err
 	}
-	tables := export.Tables(export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
-	var paths []string
+	opt := export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}
+	paths := export.Paths(b.ws.Exports(), opt)
 	complete := true
-	for _, t := range tables {
-		for _, ext := range []string{"parquet", "csv"} {
-			p := filepath.Join(b.ws.Exports(), t.Name+"."+ext)
-			paths = append(paths, p)
-			if _, err := os.Stat(p); err != nil {
-				complete = false
-			}
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			complete = false
 		}
 	}
 	if prev.Fingerprint == key && complete && !b.opt.ForceBuild {
 		return paths, nil
 	}
-	written, err := export.Run(ctx, b.ws.WarehouseFile(), b.ws.Exports(), export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
+	written, err := export.Run(ctx, b.ws.WarehouseFile(), b.ws.Exports(), opt)
 	if err != nil {
 		return written, err
 	}

@@ -38,6 +38,23 @@ func Tables(opt Options) []Table {
 	}
 }
 
+// formats are the files each table is exported as, with DuckDB's COPY options for each.
+var formats = []struct{ ext, options string }{
+	{"parquet", "FORMAT parquet, COMPRESSION zstd"},
+	{"csv", "FORMAT csv, HEADER true"},
+}
+
+// Paths returns the files Run writes into dir, in the order it writes them.
+func Paths(dir string, opt Options) []string {
+	var out []string
+	for _, t := range Tables(opt) {
+		for _, f := range formats {
+			out = append(out, filepath.Join(dir, t.Name+"."+f.ext))
+		}
+	}
+	return out
+}
+
 // Run writes every table of Tables(opt) from the warehouse file into dir as .parquet and
 // .csv, and returns the paths written.
 func Run(ctx context.Context, warehousePath, dir string, opt Options) ([]string, error) {
@@ -52,10 +69,7 @@ func Run(ctx context.Context, warehousePath, dir string, opt Options) ([]string,
 	db.SetMaxOpenConns(1)
 	var written []string
 	for _, t := range Tables(opt) {
-		for _, format := range []struct{ ext, options string }{
-			{"parquet", "FORMAT parquet, COMPRESSION zstd"},
-			{"csv", "FORMAT csv, HEADER true"},
-		} {
+		for _, format := range formats {
 			final := filepath.Join(dir, t.Name+"."+format.ext)
 			tmp := filepath.Join(dir, "."+t.Name+".tmp."+format.ext)
 			q := fmt.Sprintf("COPY (%s) TO '%s' (%s)", t.Query, strings.ReplaceAll(tmp, "'", "''"), format.options)
