@@ -3,7 +3,7 @@
 // empty optional fields, and payment dates that agree with the financial year and period.
 // The output is deterministic for a given seed, so two runs compare like with like.
 //
-// It is benchmark tooling: nothing in the pipeline imports it.
+// It is benchmark tooling: only benchmarks import it, never the pipeline itself.
 package spendgen
 
 import (

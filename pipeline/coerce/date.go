@@ -23,7 +23,10 @@ import (
 // A non-empty layout is a Go time layout ("02/01/2006") that the value must match exactly;
 // it follows the time package, whose two-digit year 69 is 1969.
 func Date(b []byte, layout string) (days int32, null bool, err error) {
-	v := Trim(b)
+	v := b
+	if NeedsTrim(v) {
+		v = Trim(v)
+	}
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}

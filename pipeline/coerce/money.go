@@ -17,7 +17,10 @@ const maxPounds = 9_999_999_999_999_999
 // more (CodeMoneyOverflow). It never uses floating point and never allocates unless it
 // fails.
 func Money(b []byte) (cents int64, null bool, err error) {
-	v := Trim(b)
+	v := b
+	if NeedsTrim(v) {
+		v = Trim(v)
+	}
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}

@@ -4,8 +4,11 @@ package coerce
 // one of N/A, NA, - or null in any case. Every parser here checks it first and reports
 // null rather than an error, so a department's placeholder never becomes a reject.
 func IsNull(b []byte) bool {
-	return isNullTrimmed(Trim(b))
+	return IsNullTrimmed(Trim(b))
 }
+
+// IsNullTrimmed is IsNull for a value already trimmed.
+func IsNullTrimmed(b []byte) bool { return isNullTrimmed(b) }
 
 func isNullTrimmed(b []byte) bool {
 	switch len(b) {
@@ -23,15 +26,10 @@ func isNullTrimmed(b []byte) bool {
 	return false
 }
 
-// trim removes ASCII white space and no-break spaces (U+00A0, which spreadsheets put
-// around numbers and which arrives as byte 0xA0 in Windows-1252 files) from both ends.
 // Trim removes ASCII white space and no-break spaces (U+00A0, which spreadsheets put
 // around numbers) from both ends of b.
 func Trim(b []byte) []byte {
-	// Nearly every value starts and ends with a printable ASCII byte: one look at each end
-	// settles it without the loops. (No-break spaces start with 0xC2 and end with 0xA0,
-	// both above '~'; every space of isSpace is at or below ' '.)
-	if n := len(b); n == 0 || (b[0] > ' ' && b[0] <= '~' && b[n-1] > ' ' && b[n-1] <= '~') {
+	if !NeedsTrim(b) {
 		return b
 	}
 	for len(b) > 0 {
@@ -53,6 +51,19 @@ func Trim(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// NeedsTrim reports whether Trim could change b. It is cheap enough to be inlined, so a
+// hot loop can write
+//
+//	if coerce.NeedsTrim(v) { v = coerce.Trim(v) }
+//
+// and pay for a call only for the rare value with spaces around it. Nearly every value
+// starts and ends with a printable ASCII byte, which settles it. (No-break spaces start
+// with 0xC2 and end with 0xA0, both above '~'; every space of isSpace is at or below ' '.)
+func NeedsTrim(b []byte) bool {
+	n := len(b)
+	return n > 0 && (b[0]-'!' > '~'-'!' || b[n-1]-'!' > '~'-'!')
 }
 
 func isSpace(c byte) bool {

@@ -9,7 +9,10 @@ import (
 // and a decimal part only if it is all zeros (3.0, as a spreadsheet or pandas may write
 // a whole number). 3.5 is rejected rather than rounded.
 func Int(b []byte) (n int64, null bool, err error) {
-	v := Trim(b)
+	v := b
+	if NeedsTrim(v) {
+		v = Trim(v)
+	}
 	if isNullTrimmed(v) {
 		return 0, true, nil
 	}

@@ -275,6 +275,11 @@ func (d *Decoder) Read(p []byte) (int, error) {
 	if d.utf16 != nil {
 		return d.utf16.Read(p)
 	}
+	if d.mode != modeCP1252 && d.r == d.w && d.pendOff == d.pendN && !d.eof && d.err == nil && len(p) >= len(d.in) {
+		if n := d.readDirect(p[:len(d.in)]); n > 0 {
+			return n, nil
+		}
+	}
 	n := 0
 	for n < len(p) {
 		if d.pendOff < d.pendN {
@@ -309,6 +314,58 @@ func (d *Decoder) Read(p []byte) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// readDirect is Read's fast path for the body of a UTF-8 file, which is nearly all the
+// bytes of nearly every return: it reads from the source straight into dst, which must be
+// no longer than d.in, and when the bytes read are valid UTF-8 it hands them over as they
+// are, without the copy through d.in. A character cut off by the end of the read, and
+// everything read when some of it is not valid UTF-8, is moved into d.in for the general
+// path to decode; readDirect then returns how many bytes of dst it kept, perhaps 0.
+func (d *Decoder) readDirect(dst []byte) int {
+	n := 0
+	for tries := 0; n == 0 && tries < 100; tries++ {
+		var err error
+		n, err = d.src.Read(dst)
+		if err == io.EOF {
+			d.eof = true
+			break
+		}
+		if err != nil {
+			d.err = err
+			break
+		}
+	}
+	if n == 0 && !d.eof && d.err == nil {
+		d.err = io.ErrNoProgress
+	}
+	keep := n
+	if !d.eof {
+		keep -= cutRune(dst[:n])
+	}
+	if !utf8.Valid(dst[:keep]) {
+		keep = 0
+	}
+	d.r, d.w = 0, copy(d.in, dst[keep:n])
+	return keep
+}
+
+// cutRune returns how many bytes at the end of b are the start of a UTF-8 character whose
+// remaining bytes are not in b: 0 to 3.
+func cutRune(b []byte) int {
+	for k := 1; k <= 3 && k <= len(b); k++ {
+		c := b[len(b)-k]
+		if c < utf8.RuneSelf {
+			return 0
+		}
+		if utf8.RuneStart(c) {
+			if utf8.FullRune(b[len(b)-k:]) {
+				return 0
+			}
+			return k
+		}
+	}
+	return 0
 }
 
 // decode writes into dst as much decoded text as fits from d.in[d.r:d.w]. needMore is true

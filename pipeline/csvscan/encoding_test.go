@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -256,4 +257,79 @@ func TestByteOrderMarkOutweighsNamedWindows1252(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDecoderDirectReads covers Read's fast path, which reads a UTF-8 body straight into
+// the caller's buffer: characters cut by the end of a read, a late Windows-1252 byte, and
+// every source read size give the same text as reading a byte at a time.
+func TestDecoderDirectReads(t *testing.T) {
+	var in []byte
+	for len(in) < 600<<10 {
+		in = append(in, "SOF1-001,Département for £ and €,2023-24,\"a, b\"\n"...)
+	}
+	late := slices.Clone(in)
+	late[len(late)-1000] = 0xA3 // a Windows-1252 £, well past the first look
+	for _, tc := range []struct {
+		name string
+		in   []byte
+		enc  Encoding
+	}{
+		{"utf8-auto", in, Auto},
+		{"utf8-named", in, UTF8},
+		{"late-1252-auto", late, Auto},
+		{"late-1252-utf8", late, UTF8},
+	} {
+		want := decodeAll(t, iotest.OneByteReader(bytes.NewReader(tc.in)), tc.enc, 1)
+		for _, step := range []int{decodeBufSize - 1, decodeBufSize + 3, 3 * decodeBufSize, 7919} {
+			src := &stepReader{data: tc.in, step: step}
+			got := decodeAll(t, src, tc.enc, 4<<20)
+			if !bytes.Equal(got.text, want.text) || got.detected != want.detected || got.invalid != want.invalid {
+				t.Errorf("%s, reads of %d: %d bytes, %s, %d invalid; want %d bytes, %s, %d invalid",
+					tc.name, step, len(got.text), got.detected, got.invalid, len(want.text), want.detected, want.invalid)
+			}
+		}
+	}
+}
+
+type decoded struct {
+	text     []byte
+	detected Encoding
+	invalid  int64
+}
+
+// decodeAll reads all of r through a Decoder in reads of up to size bytes.
+func decodeAll(t *testing.T, r io.Reader, enc Encoding, size int) decoded {
+	t.Helper()
+	d, err := NewDecoder(r, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []byte
+	buf := make([]byte, size)
+	for {
+		n, err := d.Read(buf)
+		out = append(out, buf[:n]...)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return decoded{out, d.Detected(), d.Invalid()}
+}
+
+// stepReader returns its data step bytes at a time.
+type stepReader struct {
+	data []byte
+	step int
+}
+
+func (s *stepReader) Read(p []byte) (int, error) {
+	if len(s.data) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p[:min(len(p), s.step)], s.data)
+	s.data = s.data[n:]
+	return n, nil
 }

@@ -67,10 +67,12 @@ func writerProperties(mem memory.Allocator, batchRows int, plain ...string) (*pa
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithAllocator(mem), pqarrow.WithStoreSchema())
 }
 
-// textColumns and moneyColumns name every text and every money column of every dataset.
+// textColumns, moneyColumns and int32Columns name every text, every money and every whole
+// number or date column of every dataset.
 var (
 	textColumns  = columnsWhere(func(c contract.Column) bool { return ArrowType(c.Type).ID() == arrow.STRING })
 	moneyColumns = columnsWhere(func(c contract.Column) bool { return c.Type == contract.Money })
+	int32Columns = columnsWhere(func(c contract.Column) bool { return kindOf(ArrowType(c.Type)) == kindInt32 })
 )
 
 // columnsWhere returns the names of the contract columns, across datasets, that keep says
@@ -111,11 +113,19 @@ func dataProperties(mem memory.Allocator, batchRows int, plain ...string) *parqu
 	// Source lines rise by one from row to row: delta encoding stores them in a few bits
 	// where plain needs 64 for zstd to work through.
 	opts = append(opts, parquet.WithEncodingFor(contract.LineageSourceLine, parquet.Encodings.DeltaBinaryPacked))
-	// Amounts are stored as INT64 pence: delta encoding bit-packs them at the width they
-	// need (a £1m line is 27 bits, not 64), which halves what zstd has to work through and
-	// makes the files about 7% smaller.
-	for _, col := range moneyColumns {
+	// Whole numbers and dates: delta encoding bit-packs the differences from row to row (a
+	// period in 5 bits, a day of the year in 9), where a dictionary would hash every value
+	// to get about the same.
+	for _, col := range int32Columns {
 		opts = append(opts, parquet.WithEncodingFor(col, parquet.Encodings.DeltaBinaryPacked))
+	}
+	// Amounts are stored as INT64 pence: delta encoding bit-packs them at the width they
+	// need (a £1m line is 27 bits, not 64), which makes the files about 7% smaller. What is
+	// left after that is as good as random: zstd saves nothing on those pages (it stores
+	// them raw, after looking), so they are written uncompressed.
+	for _, col := range moneyColumns {
+		opts = append(opts, parquet.WithEncodingFor(col, parquet.Encodings.DeltaBinaryPacked),
+			parquet.WithCompressionFor(col, compress.Codecs.Uncompressed))
 	}
 	// Text columns carry no min/max statistics: for a dictionary column pqarrow finds the
 	// referenced values of every page with a hash pass over its indices, and nothing reads
@@ -484,7 +494,8 @@ func dictSlot(v []byte) uint32 {
 // its memo table, allocating as it goes, which was the largest single cost of the ingest.
 // The dictionary type is only how the batch is passed: the files do not store the Arrow
 // schema, so every reader sees the Parquet types (text, DECIMAL(18,2), DATE, INT).
-// Columns whose values are nearly all distinct are written plain, without a dictionary.
+// Text whose values are nearly all distinct, and every number and date, are written
+// without a dictionary.
 type encodingPlan struct {
 	schema *arrow.Schema // the write schema: the lake schema with dictionary text columns
 	dict   []bool        // by rowGroup column
@@ -509,13 +520,12 @@ func (g *rowGroup) plan(lake *arrow.Schema) *encodingPlan {
 		case i < len(g.cols) && isText && !plain[name]:
 			fields[i].Type = dictString
 			p.dict[i] = true
-		case i < len(g.cols) && g.cols[i].kind == kindInt32 && (!plain[name] || fields[i].Type.ID() == arrow.DATE32):
-			// A whole number with few values (period, round, SMS level), and any date
-			// (returns span a few years: a few thousand days at most), keeps Parquet's
-			// dictionary: a few bits a row, where plain is 32 bits for zstd to chew.
 		default:
-			// Numbers and dates go plain: zstd packs them about as well as a dictionary
-			// would, for less work.
+			// Numbers and dates go without a dictionary. Whole numbers and dates are
+			// delta-encoded (dataProperties): a period or a day of a return differs from the
+			// row before by a few bits' worth, about what a dictionary index costs, without
+			// hashing every value into a dictionary first; amounts and line numbers, nearly
+			// all distinct, would only fill one.
 			p.plain = append(p.plain, name)
 		}
 	}
@@ -523,33 +533,25 @@ func (g *rowGroup) plan(lake *arrow.Schema) *encodingPlan {
 	return p
 }
 
-// plainColumns picks the columns of a file's first row group whose values are nearly all
-// distinct (amounts, line numbers, transaction references): they are written without a
-// dictionary. A sample of the first rows decides, so the cost does not grow with the file.
+// plainColumns picks the text columns of a file's first row group whose values are nearly
+// all distinct (transaction references, free text): they are written without a dictionary.
+// A sample of the first rows decides, so the cost does not grow with the file.
 func (g *rowGroup) plainColumns(schema *arrow.Schema) []string {
 	const sample = 2048
 	n := min(g.rows, sample)
 	if n < 64 {
-		return []string{contract.LineageSourceLine}
+		return nil
 	}
-	plain := []string{contract.LineageSourceLine}
+	var plain []string
 	seen := map[string]struct{}{}
 	for i := range g.cols {
 		b := &g.cols[i]
+		if b.kind != kindBinary {
+			continue
+		}
 		clear(seen)
 		for r := 0; r < n; r++ {
-			var v []byte
-			switch b.kind {
-			case kindBinary:
-				v = b.values[b.offsets[r]:b.offsets[r+1]]
-			case kindInt32:
-				v = b.values[4*r : 4*r+4]
-			case kindInt64, kindFloat64:
-				v = b.values[8*r : 8*r+8]
-			case kindDecimal128:
-				v = b.values[16*r : 16*r+16]
-			}
-			seen[string(v)] = struct{}{}
+			seen[string(b.values[b.offsets[r]:b.offsets[r+1]])] = struct{}{}
 		}
 		if len(seen) > n/2 {
 			plain = append(plain, schema.Field(i).Name)

@@ -129,13 +129,18 @@ func (p *rowParser) parseFields(fields [][]byte) *rowError {
 		case srcFallback:
 			raw = l.fallback[c]
 		}
-		v := coerce.Trim(raw)
+		v := raw
+		if coerce.NeedsTrim(v) {
+			v = coerce.Trim(v)
+		}
 		out := &cells[c]
-		*out = cell{}
+		// Each path below sets what the column's type reads of the cell (appendRow and
+		// rules read s of text columns, i of the others), so the cell is not cleared.
+		out.null = false
 		// v is trimmed, and no null spelling is longer than four bytes ("null"), so a
 		// longer value needs no look.
-		if len(v) == 0 || (len(v) <= 4 && coerce.IsNull(v)) {
-			out.null = true
+		if len(v) == 0 || (len(v) <= 4 && coerce.IsNullTrimmed(v)) {
+			out.null, out.i, out.s = true, 0, nil
 			if pl.required {
 				col := &l.dataset.Columns[c]
 				return &rowError{ReasonMissingRequired, col.Name, fmt.Sprintf("%s is required but is empty", col.Name)}
