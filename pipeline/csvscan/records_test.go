@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"slices"
 	"testing"
 )
 
@@ -195,5 +196,25 @@ func TestRecordsAllocations(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per chunk with a warm iterator, want 0", allocs)
+	}
+}
+
+// TestLineBreaksFast checks the eight-bytes-at-a-time look for a line end against counting,
+// with the line end at every position of stretches of every length up to 40.
+func TestLineBreaksFast(t *testing.T) {
+	for n := 0; n <= 40; n++ {
+		b := bytes.Repeat([]byte{'x'}, n)
+		if got := lineBreaksFast(b); got != 0 {
+			t.Fatalf("%d bytes without a line end: %d", n, got)
+		}
+		for i := 0; i < n; i++ {
+			for _, end := range []string{"\n", "\r", "\r\n"} {
+				c := slices.Clone(b)
+				copy(c[i:], end)
+				if got, want := lineBreaksFast(c), lineBreaks(c); got != want || want == 0 {
+					t.Fatalf("%q: %d line ends, want %d", c, got, want)
+				}
+			}
+		}
 	}
 }

@@ -369,6 +369,9 @@ type fileRun struct {
 	fieldOf  []int
 	dataCols int
 	partCol  int
+	// allowed holds, by rowGroup column, an Enum column's allowed values, which seed its
+	// dictionary so that a value's id is its index there.
+	allowed [][]string
 
 	pmu   sync.Mutex // guards parts
 	parts map[string]*partition
@@ -412,13 +415,18 @@ func (r *fileRun) init() {
 	r.partCol = ds.Column(ds.PartitionBy)
 	r.addedStep = max(1, min(1<<16, r.opt.BufferBytes/16))
 	r.fieldOf = make([]int, len(ds.Columns))
-	for c := range ds.Columns {
+	for c, col := range ds.Columns {
 		if c == r.partCol {
 			r.fieldOf[c] = -1
 			continue
 		}
 		r.fieldOf[c] = r.dataCols
 		r.dataCols++
+		var allowed []string
+		if col.Type == contract.Enum {
+			allowed = col.Allowed
+		}
+		r.allowed = append(r.allowed, allowed)
 	}
 }
 
@@ -593,7 +601,7 @@ func (r *fileRun) rowGroup() *rowGroup {
 		g = r.free[n-1]
 		r.free = r.free[:n-1]
 	} else {
-		g = newRowGroup(r.schema, r.dataCols)
+		g = newRowGroup(r.schema, r.allowed)
 	}
 	if p := r.livePlan.Load(); p != nil {
 		g.goLive(p.dict)

@@ -305,6 +305,9 @@ type dictScratch struct {
 	indices []int32
 	values  colBuf // the distinct values, in order of first appearance
 	lastID  int32  // the id of the value last added, or -1
+	// seed are an Enum column's allowed values, given ids 0, 1, … before any row, so that
+	// appendRow takes a row's id from its cell (the value's index) without looking it up.
+	seed []string
 }
 
 // clear empties the scratch for a new row group, keeping its memory.
@@ -319,6 +322,11 @@ func (d *dictScratch) clear() {
 	d.values.reset()
 	d.indices = d.indices[:0]
 	d.lastID = -1
+	for id, v := range d.seed {
+		d.ids[v] = int32(id)
+		d.values.values = append(d.values.values, v...)
+		d.values.offsets = append(d.values.offsets, int32(len(d.values.values)))
+	}
 }
 
 // add appends the id of v, giving v a new id if it is new. Returns come grouped by project
@@ -350,9 +358,13 @@ func (d *dictScratch) add(v []byte) {
 	d.lastID = id
 }
 
-func newRowGroup(schema *arrow.Schema, dataCols int) *rowGroup {
+// newRowGroup makes an empty row group for schema's first len(allowed) columns; allowed
+// holds each Enum column's allowed values (nil for other columns).
+func newRowGroup(schema *arrow.Schema, allowed [][]string) *rowGroup {
+	dataCols := len(allowed)
 	g := &rowGroup{cols: make([]colBuf, dataCols), dicts: make([]dictScratch, dataCols)}
 	for i := range g.cols {
+		g.dicts[i].seed = allowed[i]
 		dt := schema.Field(i).Type
 		g.cols[i] = colBuf{kind: kindOf(dt), dt: dt}
 		g.cols[i].reset()
@@ -401,10 +413,13 @@ func (g *rowGroup) appendRow(cells []cell, fieldOf []int, line int64) {
 		if g.live != nil && g.live[f] {
 			// Only the validity goes to the column buffer; the value becomes an id.
 			g.cols[f].appendValidity(cells[c].null, row)
-			if cells[c].null {
-				g.dicts[f].indices = append(g.dicts[f].indices, 0) // never read, but valid
-			} else {
-				g.dicts[f].add(cells[c].s)
+			switch d := &g.dicts[f]; {
+			case cells[c].null:
+				d.indices = append(d.indices, 0) // never read, but valid
+			case d.seed != nil:
+				d.indices = append(d.indices, int32(cells[c].i))
+			default:
+				d.add(cells[c].s)
 			}
 			continue
 		}

@@ -15,7 +15,7 @@ import (
 // cell is one typed value of a row, ready to append to an Arrow builder.
 type cell struct {
 	null bool
-	i    int64   // Int, Money (pence), Date (days since 1970-01-01)
+	i    int64   // Int, Money (pence), Date (days since 1970-01-01), Enum (index of the allowed value)
 	f    float64 // Float
 	s    []byte  // String, Enum, FinancialYear; aliases the CSV buffer or a canonical spelling
 }
@@ -165,9 +165,9 @@ func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 	var err error
 	switch col.Type { // String columns are filled by parseFields and never come here
 	case contract.Enum:
-		for _, a := range p.allowed[c] {
+		for k, a := range p.allowed[c] {
 			if bytes.EqualFold(v, a) {
-				out.s = a
+				out.s, out.i = a, int64(k) // k is the value's dictionary id (dictScratch.seed)
 				return nil
 			}
 		}
