@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"strings"
 	"slices"
+	"strings"
 	"testing"
 )
 
