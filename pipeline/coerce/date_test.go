@@ -143,3 +143,46 @@ func TestDateString(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathsAgree checks Date's and FinancialYear's fast paths against their general
+// paths on every value of the fast paths' shapes near the edges: each digit position
+// varied through all ten digits and a few non-digits.
+func TestFastPathsAgree(t *testing.T) {
+	variants := func(base string) []string {
+		out := []string{base}
+		for i := range base {
+			for _, c := range "0123456789/ -a\xc2" {
+				b := []byte(base)
+				b[i] = byte(c)
+				out = append(out, string(b))
+			}
+		}
+		return out
+	}
+	var dates []string
+	for _, base := range []string{"2024-02-29", "2023-02-28", "1900-02-29", "2000-12-31", "0001-01-01", "9999-12-31", "2024-04-30"} {
+		dates = append(dates, variants(base)...)
+	}
+	for _, s := range dates {
+		days, fast := isoDay([]byte(s))
+		if !fast {
+			continue
+		}
+		y, m, d, _, ok := parseDate([]byte(s))
+		if !ok || int32(daysFromCivil(y, m, d)) != days || d > daysIn(y, m) || y < 1 {
+			t.Errorf("isoDay(%q) = %d; the general path gives %d-%d-%d, %v", s, days, y, m, d, ok)
+		}
+	}
+	var fys []string
+	for _, base := range []string{"2023-24", "1999-00", "2099-00", "0000-01"} {
+		fys = append(fys, variants(base)...)
+	}
+	for _, s := range fys {
+		got, gotErr := parseFY([]byte(s))
+		want, wantErr := parseFYForms(Trim([]byte(s)))
+		if got != want || (gotErr == nil) != (wantErr == nil) {
+			t.Errorf("parseFY(%q) = %d, %v; the general path gives %d, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+}
+

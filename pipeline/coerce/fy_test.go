@@ -70,3 +70,23 @@ func TestFinancialYearOf(t *testing.T) {
 		}
 	}
 }
+
+// TestFinancialYearOfTable checks the table FinancialYearOf looks days up in against the
+// calendar, for every day it holds and a few either side.
+func TestFinancialYearOfTable(t *testing.T) {
+	first := int32(fyTableFirstDay)
+	last := first + int32(len(fyTable())) - 1
+	for d := first - 400; d <= last+400; d++ {
+		fy, p := FinancialYearOf(d)
+		wantFY, wantP := financialYearOfCivil(d)
+		if fy != wantFY || p != wantP {
+			t.Fatalf("day %d (%s): %s P%d, want %s P%d", d, DateString(d), fy, p, wantFY, wantP)
+		}
+	}
+	if fy, p := FinancialYearOf(first); fy != "1900-01" || p != 1 {
+		t.Errorf("first day of the table: %s P%d, want 1900-01 P1", fy, p)
+	}
+	if fy, p := FinancialYearOf(last); fy != "2199-00" || p != 12 {
+		t.Errorf("last day of the table: %s P%d, want 2199-00 P12", fy, p)
+	}
+}
