@@ -175,19 +175,16 @@ const (
 	kindInt32
 	kindInt64
 	kindFloat64
-	kindDecimal128
 )
 
 func kindOf(dt arrow.DataType) colKind {
 	switch dt.ID() {
 	case arrow.INT32, arrow.DATE32:
 		return kindInt32
-	case arrow.INT64:
+	case arrow.INT64, arrow.EXTENSION: // the only extension type is penceType
 		return kindInt64
 	case arrow.FLOAT64:
 		return kindFloat64
-	case arrow.DECIMAL128:
-		return kindDecimal128
 	}
 	return kindBinary
 }
@@ -247,9 +244,6 @@ func (b *colBuf) append(c *cell, row int) {
 		b.values = binary.LittleEndian.AppendUint64(b.values, uint64(c.i))
 	case kindFloat64:
 		b.values = binary.LittleEndian.AppendUint64(b.values, math.Float64bits(c.f))
-	case kindDecimal128: // low word, then the sign-extended high word
-		b.values = binary.LittleEndian.AppendUint64(b.values, uint64(c.i))
-		b.values = binary.LittleEndian.AppendUint64(b.values, uint64(c.i>>63))
 	}
 }
 
@@ -365,7 +359,7 @@ func newRowGroup(schema *arrow.Schema, allowed [][]string) *rowGroup {
 	g := &rowGroup{cols: make([]colBuf, dataCols), dicts: make([]dictScratch, dataCols)}
 	for i := range g.cols {
 		g.dicts[i].seed = allowed[i]
-		dt := schema.Field(i).Type
+		dt := writeType(schema.Field(i).Type)
 		g.cols[i] = colBuf{kind: kindOf(dt), dt: dt}
 		g.cols[i].reset()
 	}
@@ -528,6 +522,7 @@ func (g *rowGroup) plan(lake *arrow.Schema) *encodingPlan {
 	}
 	for i := range fields {
 		name := fields[i].Name
+		fields[i].Type = writeType(fields[i].Type)
 		isText := fields[i].Type.ID() == arrow.STRING
 		switch {
 		case name == contract.LineageFileSHA256 || name == contract.LineageBatchID:
