@@ -505,8 +505,14 @@ func machine() string {
 		db.Close()
 	}
 	rev := "?"
-	if out, err := exec.Command("git", "describe", "--always", "--dirty").Output(); err == nil {
+	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		rev = strings.TrimSpace(string(out))
+		// Changes to the reports themselves (make bench writes one after another) do not
+		// make the code that produced them dirty.
+		changed, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no", "--", ".", ":!bench/results").Output()
+		if err == nil && len(changed) > 0 {
+			rev += "-dirty"
+		}
 	}
 	return fmt.Sprintf("machine: %s, %d cores, %s RAM, %s/%s; %s; DuckDB %s; sofpipe %s; %s",
 		cpu, runtime.NumCPU(), mem, runtime.GOOS, runtime.GOARCH, runtime.Version(), duck, rev, time.Now().UTC().Format("2006-01-02 15:04 MST"))
