@@ -335,6 +335,36 @@ func TestLakeParquetTypes(t *testing.T) {
 			t.Errorf("lake spend column %s is %q, want %s (all: %v)", col, types[col], want, types)
 		}
 	}
+
+	// How the files store them, as any Parquet reader sees it: amounts as INT64 with the
+	// DECIMAL(18,2) annotation, and min/max statistics (what row-group pruning trusts)
+	// that agree with the values, refunds included.
+	var physical, converted string
+	var scale, precision int
+	if err := db.QueryRow(fmt.Sprintf(`SELECT DISTINCT type, converted_type, scale, "precision" FROM parquet_schema('%s') WHERE name = 'actual_gbp'`, glob)).
+		Scan(&physical, &converted, &scale, &precision); err != nil {
+		t.Fatal(err)
+	}
+	if physical != "INT64" || converted != "DECIMAL" || scale != 2 || precision != 18 {
+		t.Errorf("actual_gbp is stored as %s %s(%d,%d), want INT64 DECIMAL(18,2)", physical, converted, precision, scale)
+	}
+	for _, col := range []string{"actual_gbp", "planned_gbp", "payment_date", "period"} {
+		var statsMin, statsMax, valueMin, valueMax string
+		if err := db.QueryRow(fmt.Sprintf(`SELECT min(stats_min_value::%[2]s)::VARCHAR, max(stats_max_value::%[2]s)::VARCHAR FROM parquet_metadata('%[1]s') WHERE path_in_schema = '%[3]s'`, glob, types[col], col)).
+			Scan(&statsMin, &statsMax); err != nil {
+			t.Fatalf("%s statistics: %v", col, err)
+		}
+		if err := db.QueryRow(fmt.Sprintf(`SELECT min(%[2]s)::VARCHAR, max(%[2]s)::VARCHAR FROM read_parquet('%[1]s')`, glob, col)).
+			Scan(&valueMin, &valueMax); err != nil {
+			t.Fatal(err)
+		}
+		if statsMin != valueMin || statsMax != valueMax {
+			t.Errorf("%s: statistics say %s to %s, the values run from %s to %s", col, statsMin, statsMax, valueMin, valueMax)
+		}
+		if col == "actual_gbp" && !strings.HasPrefix(valueMin, "-") {
+			t.Errorf("actual_gbp: no refund (negative amount) in the golden spend, so the statistics check proves less: min %s", valueMin)
+		}
+	}
 }
 
 func TestSecondProcessIsLockedOut(t *testing.T) {

@@ -275,7 +275,9 @@ func (d *Decoder) Read(p []byte) (int, error) {
 	if d.utf16 != nil {
 		return d.utf16.Read(p)
 	}
-	if d.mode != modeCP1252 && d.r == d.w && d.pendOff == d.pendN && !d.eof && d.err == nil && len(p) >= len(d.in) {
+	// The fast path, while the input has been clean UTF-8 (after a first invalid byte the
+	// general path takes the rest).
+	if d.mode != modeCP1252 && d.invalid == 0 && d.r == d.w && d.pendOff == d.pendN && !d.eof && d.err == nil && len(p) >= len(d.in) {
 		if n := d.readDirect(p[:len(d.in)]); n > 0 {
 			return n, nil
 		}

@@ -3,6 +3,7 @@ package csvscan
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -260,8 +261,10 @@ func TestByteOrderMarkOutweighsNamedWindows1252(t *testing.T) {
 }
 
 // TestDecoderDirectReads covers Read's fast path, which reads a UTF-8 body straight into
-// the caller's buffer: characters cut by the end of a read, a late Windows-1252 byte, and
-// every source read size give the same text as reading a byte at a time.
+// the caller's buffer: characters cut by the end of a read, a late Windows-1252 byte, a
+// source that returns nothing now and then, returns its last bytes with io.EOF, or fails
+// part way, all give the same text, error, detection and count of invalid bytes as reading
+// a byte at a time.
 func TestDecoderDirectReads(t *testing.T) {
 	var in []byte
 	for len(in) < 600<<10 {
@@ -269,6 +272,7 @@ func TestDecoderDirectReads(t *testing.T) {
 	}
 	late := slices.Clone(in)
 	late[len(late)-1000] = 0xA3 // a Windows-1252 £, well past the first look
+	cut := append(slices.Clone(in[:300<<10]), 0xE2, 0x82) // ends inside a €
 	for _, tc := range []struct {
 		name string
 		in   []byte
@@ -278,14 +282,27 @@ func TestDecoderDirectReads(t *testing.T) {
 		{"utf8-named", in, UTF8},
 		{"late-1252-auto", late, Auto},
 		{"late-1252-utf8", late, UTF8},
+		{"cut-at-end-auto", cut, Auto},
+		{"cut-at-end-utf8", cut, UTF8},
 	} {
-		want := decodeAll(t, iotest.OneByteReader(bytes.NewReader(tc.in)), tc.enc, 1)
-		for _, step := range []int{decodeBufSize - 1, decodeBufSize + 3, 3 * decodeBufSize, 7919} {
-			src := &stepReader{data: tc.in, step: step}
-			got := decodeAll(t, src, tc.enc, 4<<20)
-			if !bytes.Equal(got.text, want.text) || got.detected != want.detected || got.invalid != want.invalid {
-				t.Errorf("%s, reads of %d: %d bytes, %s, %d invalid; want %d bytes, %s, %d invalid",
-					tc.name, step, len(got.text), got.detected, got.invalid, len(want.text), want.detected, want.invalid)
+		for _, src := range []stepReader{
+			{step: decodeBufSize - 1},
+			{step: decodeBufSize + 3},
+			{step: 3 * decodeBufSize},
+			{step: 7919, eofWithData: true},
+			{step: decodeBufSize, emptyEvery: 3},
+			{step: decodeBufSize + 1, failAt: 200<<10 + 5},
+			{step: 1 << 20, failAt: len(tc.in) - 1, eofWithData: true},
+		} {
+			oneByte := src
+			oneByte.data, oneByte.step = tc.in, 1
+			want := decodeAll(t, &oneByte, tc.enc, 1)
+			src.data = tc.in
+			got := decodeAll(t, &src, tc.enc, 4<<20)
+			if !bytes.Equal(got.text, want.text) || got.detected != want.detected || got.invalid != want.invalid || fmt.Sprint(got.err) != fmt.Sprint(want.err) {
+				t.Errorf("%s, %+v: %d bytes, %s, %d invalid, %v; want %d bytes, %s, %d invalid, %v",
+					tc.name, src.params(), len(got.text), got.detected, got.invalid, got.err,
+					len(want.text), want.detected, want.invalid, want.err)
 			}
 		}
 	}
@@ -295,9 +312,11 @@ type decoded struct {
 	text     []byte
 	detected Encoding
 	invalid  int64
+	err      error // other than io.EOF
 }
 
-// decodeAll reads all of r through a Decoder in reads of up to size bytes.
+// decodeAll reads all of r through a Decoder in reads of up to size bytes, until the end
+// or an error.
 func decodeAll(t *testing.T, r io.Reader, enc Encoding, size int) decoded {
 	t.Helper()
 	d, err := NewDecoder(r, enc)
@@ -310,26 +329,52 @@ func decodeAll(t *testing.T, r io.Reader, enc Encoding, size int) decoded {
 		n, err := d.Read(buf)
 		out = append(out, buf[:n]...)
 		if err == io.EOF {
-			break
+			err = nil
 		}
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || n == 0 {
+			return decoded{out, d.Detected(), d.Invalid(), err}
 		}
 	}
-	return decoded{out, d.Detected(), d.Invalid()}
 }
 
-// stepReader returns its data step bytes at a time.
+var errSourceFailed = errors.New("the source failed")
+
+// stepReader returns its data step bytes at a time. It can also return nothing on every
+// emptyEvery-th call, hand over its last bytes together with io.EOF, and fail once failAt
+// bytes have been read (0: never).
 type stepReader struct {
-	data []byte
-	step int
+	data        []byte
+	step        int
+	emptyEvery  int
+	eofWithData bool
+	failAt      int
+
+	calls, read int
+}
+
+func (s *stepReader) params() string {
+	return fmt.Sprintf("step %d, empty every %d, EOF with data %v, fail at %d", s.step, s.emptyEvery, s.eofWithData, s.failAt)
 }
 
 func (s *stepReader) Read(p []byte) (int, error) {
+	s.calls++
+	if s.failAt > 0 && s.read >= s.failAt {
+		return 0, errSourceFailed
+	}
 	if len(s.data) == 0 {
 		return 0, io.EOF
 	}
-	n := copy(p[:min(len(p), s.step)], s.data)
-	s.data = s.data[n:]
+	if s.emptyEvery > 0 && s.calls%s.emptyEvery == 0 {
+		return 0, nil
+	}
+	k := min(len(p), s.step)
+	if s.failAt > 0 {
+		k = min(k, s.failAt-s.read)
+	}
+	n := copy(p[:k], s.data)
+	s.data, s.read = s.data[n:], s.read+n
+	if len(s.data) == 0 && s.eofWithData {
+		return n, io.EOF
+	}
 	return n, nil
 }

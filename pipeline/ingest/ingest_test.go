@@ -824,3 +824,32 @@ func TestDigestComputedAlongside(t *testing.T) {
 		}
 	}
 }
+
+// TestEnumValuesKeepTheirSpelling follows an Enum column through both ways its values
+// become dictionary ids: the first row group, encoded after it fills, and the later ones,
+// encoded as rows arrive (ids are the values' places among the allowed values). The file
+// starts with the second allowed value, spelled in every case, so an id taken for the
+// wrong value, or a row given another's spelling, shows.
+func TestEnumValuesKeepTheirSpelling(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(spendHeader + "\n")
+	var want []row
+	spellings := []string{"cdel", "CDEL", "Cdel", "rdel", "RDEL", " CDel "}
+	for i := range 40 {
+		s := spellings[i%len(spellings)]
+		if i < 7 {
+			s = spellings[i%3] // the first rows are all CDEL
+		}
+		fmt.Fprintf(&b, "SOF-1,DfE,2023-24,1,%s,%d\n", s, i)
+		want = append(want, row{"budget_type": strings.ToUpper(strings.TrimSpace(s)), "actual_gbp": fmt.Sprintf("%d.00", i)})
+	}
+	for _, workers := range []int{1, 2} {
+		res := ingestBytes(t, "spend", []byte(b.String()), nil, ingest.Options{BatchRows: 8, ChunkBytes: 64, Workers: workers})
+		if res.RowsAccepted != 40 {
+			t.Fatalf("%d workers: accepted %d of 40: %+v", workers, res.RowsAccepted, res.FirstRejects)
+		}
+		if diff := cmp.Diff(want, project(res.rows, want)); diff != "" {
+			t.Errorf("%d workers: lake rows (-want +got):\n%s", workers, diff)
+		}
+	}
+}

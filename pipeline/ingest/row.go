@@ -140,7 +140,7 @@ func (p *rowParser) parseFields(fields [][]byte) *rowError {
 		// v is trimmed, and no null spelling is longer than four bytes ("null"), so a
 		// longer value needs no look.
 		if len(v) == 0 || (len(v) <= 4 && coerce.IsNullTrimmed(v)) {
-			out.null, out.i, out.s = true, 0, nil
+			out.null, out.i, out.f, out.s = true, 0, 0, nil
 			if pl.required {
 				col := &l.dataset.Columns[c]
 				return &rowError{ReasonMissingRequired, col.Name, fmt.Sprintf("%s is required but is empty", col.Name)}
