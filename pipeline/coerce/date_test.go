@@ -2,6 +2,7 @@ package coerce
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -163,15 +164,29 @@ func TestFastPathsAgree(t *testing.T) {
 	for _, base := range []string{"2024-02-29", "2023-02-28", "1900-02-29", "2000-12-31", "0001-01-01", "9999-12-31", "2024-04-30"} {
 		dates = append(dates, variants(base)...)
 	}
+	// Every month and day from 00 to 99 in years that test the calendar's edges.
+	for _, y := range []string{"0000", "0001", "1900", "1999", "2000", "2023", "2024", "2100", "9999"} {
+		for md := range 10000 {
+			dates = append(dates, fmt.Sprintf("%s-%02d-%02d", y, md/100, md%100))
+		}
+	}
+	fastDays := 0
 	for _, s := range dates {
 		days, fast := isoDay([]byte(s))
-		if !fast {
-			continue
-		}
 		y, m, d, _, ok := parseDate([]byte(s))
-		if !ok || int32(daysFromCivil(y, m, d)) != days || d > daysIn(y, m) || y < 1 {
-			t.Errorf("isoDay(%q) = %d; the general path gives %d-%d-%d, %v", s, days, y, m, d, ok)
+		valid := ok && y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= daysIn(y, m)
+		switch {
+		case fast && (!valid || int32(daysFromCivil(y, m, d)) != days):
+			t.Errorf("isoDay(%q) = %d; the general path gives %d-%d-%d, valid %v", s, days, y, m, d, valid)
+		case !fast && valid && isoForm(s):
+			t.Errorf("isoDay(%q) left a valid day of its form to the general path", s)
 		}
+		if fast {
+			fastDays++
+		}
+	}
+	if fastDays < 8*366 {
+		t.Errorf("only %d days went by the fast path", fastDays)
 	}
 	var fys []string
 	for _, base := range []string{"2023-24", "1999-00", "2099-00", "0000-01"} {
@@ -186,3 +201,16 @@ func TestFastPathsAgree(t *testing.T) {
 	}
 }
 
+
+// isoForm reports whether s is dddd-dd-dd.
+func isoForm(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	for i, c := range []byte(s) {
+		if i != 4 && i != 7 && !isDigit(c) {
+			return false
+		}
+	}
+	return true
+}
