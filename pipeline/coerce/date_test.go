@@ -201,7 +201,6 @@ func TestFastPathsAgree(t *testing.T) {
 	}
 }
 
-
 // isoForm reports whether s is dddd-dd-dd.
 func isoForm(s string) bool {
 	if len(s) != 10 || s[4] != '-' || s[7] != '-' {

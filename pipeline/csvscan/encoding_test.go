@@ -271,7 +271,7 @@ func TestDecoderDirectReads(t *testing.T) {
 		in = append(in, "SOF1-001,Département for £ and €,2023-24,\"a, b\"\n"...)
 	}
 	late := slices.Clone(in)
-	late[len(late)-1000] = 0xA3 // a Windows-1252 £, well past the first look
+	late[len(late)-1000] = 0xA3                           // a Windows-1252 £, well past the first look
 	cut := append(slices.Clone(in[:300<<10]), 0xE2, 0x82) // ends inside a €
 	for _, tc := range []struct {
 		name string
