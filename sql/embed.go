@@ -1,7 +1,9 @@
 // Package sqlmodels holds sofpipe's SQL: the warehouse models under models/ and the data
 // tests under tests/, embedded into the binary so a build carries the exact SQL it runs.
 //
-// Models run in file-name order; each file is one or more DuckDB statements. A data test is a
+// Models run in file-name order; each file is one or more DuckDB statements. A model may
+// also have an incremental form under incremental/, with the same name, which an
+// incremental build runs instead (pipeline/warehouse). A data test is a
 // SELECT that returns the offending rows; its first line declares its severity:
 //
 //	-- severity: error   (rows found: the warehouse is not published)
@@ -19,7 +21,7 @@ import (
 	"strings"
 )
 
-//go:embed models/*.sql tests/*.sql
+//go:embed models/*.sql tests/*.sql incremental/*.sql
 var files embed.FS
 
 // Severity says what a failing data test does to the batch.
@@ -40,6 +42,19 @@ type Script struct {
 
 // Models returns the model scripts in the order they must run.
 func Models() ([]Script, error) { return load("models") }
+
+// Incremental returns the incremental forms of models, by model name.
+func Incremental() (map[string]Script, error) {
+	scripts, err := load("incremental")
+	if err != nil {
+		return nil, err
+	}
+	byName := make(map[string]Script, len(scripts))
+	for _, s := range scripts {
+		byName[s.Name] = s
+	}
+	return byName, nil
+}
 
 // Tests returns the data tests, each with its declared severity.
 func Tests() ([]Script, error) {

@@ -565,15 +565,32 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 		}
 	}
 	buildPath := filepath.Join(b.ws.Warehouse(), ".build-"+b.run.BatchID+".duckdb")
-	res, err := warehouse.Build(ctx, warehouse.Input{
-		Path:      buildPath,
-		LakeDir:   b.ws.Lake(),
-		Files:     files,
-		Runs:      runs,
-		Marts:     b.cfg.Marts,
-		Resources: &b.cfg.Warehouse,
-		Logger:    b.log,
-	})
+	in := warehouse.Input{
+		Path:        buildPath,
+		LakeDir:     b.ws.Lake(),
+		Files:       files,
+		Runs:        runs,
+		Marts:       b.cfg.Marts,
+		Resources:   &b.cfg.Warehouse,
+		Logger:      b.log,
+		BatchID:     b.run.BatchID,
+		Fingerprint: b.run.Fingerprint,
+	}
+	b.run.WarehouseBuild = "full"
+	if newFiles, why := b.incrementalBase(ctx, files); why != "" {
+		b.log.Info("full warehouse build", "why", why)
+	} else {
+		b.log.Info("incremental warehouse build: the published warehouse plus the new files", "new_files", len(newFiles))
+		in.Base, in.NewFiles = b.ws.WarehouseFile(), newFiles
+		b.run.WarehouseBuild = "incremental"
+	}
+	// The warehouse's _runs shows the build as it is made.
+	for i := range runs {
+		if runs[i].BatchID == current.BatchID {
+			runs[i].WarehouseBuild = b.run.WarehouseBuild
+		}
+	}
+	res, err := warehouse.Build(ctx, in)
 	out.Checks, out.Tables = res.Checks, res.Tables
 	for _, c := range res.Checks {
 		if c.Failed() {
@@ -617,6 +634,60 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 	}
 	out.Exports = written
 	return nil
+}
+
+// maxBuildsSinceFull bounds a chain of incremental builds: at least every seventh build is
+// a full one, which reads every row from the lake again and writes a compact file.
+const maxBuildsSinceFull = 6
+
+// incrementalBase decides whether this build may start from the published warehouse and
+// add only the files delivered since (warehouse.Input.Base). It may when the published
+// warehouse says it was built, by this program from the same SQL and mart constants, out
+// of files whose ledger records are unchanged, and every file not in it arrived after all
+// that are: then the restatement rule gives the new files' lines precedence, as a full
+// build would. It returns the new files, or why the build must be full.
+func (b *batch) incrementalBase(ctx context.Context, files []ledger.File) (newFiles []string, why string) {
+	if b.opt.ForceBuild {
+		return nil, "asked for (--force)"
+	}
+	info, err := warehouse.ReadBuild(ctx, b.ws.WarehouseFile())
+	if err != nil {
+		return nil, "no published warehouse with a build record to start from"
+	}
+	if info.BuildsSinceFull >= maxBuildsSinceFull {
+		return nil, fmt.Sprintf("%d incremental builds since the last full one", info.BuildsSinceFull)
+	}
+	inBase := make(map[string]bool, len(info.Files))
+	for _, sha := range info.Files {
+		inBase[sha] = true
+	}
+	var base []ledger.File
+	var lastArrival int64
+	for _, f := range files {
+		if inBase[f.SHA256] {
+			base = append(base, f)
+			lastArrival = max(lastArrival, f.Arrival)
+		}
+	}
+	if len(base) != len(inBase) {
+		return nil, "the published warehouse holds a file the ledger does not"
+	}
+	if fp, err := fingerprint(b.opt.Version, b.cfg.Marts, base); err != nil || fp != info.Fingerprint {
+		return nil, "the program, the SQL, the mart constants or a file's ledger record changed since the published build"
+	}
+	for _, f := range files {
+		if inBase[f.SHA256] {
+			continue
+		}
+		if f.Arrival <= lastArrival {
+			return nil, fmt.Sprintf("%s arrived before a file already published", f.SourcePath)
+		}
+		newFiles = append(newFiles, f.SHA256)
+	}
+	if len(newFiles) == 0 {
+		return nil, "no new files"
+	}
+	return newFiles, ""
 }
 
 // keepFailedBuild moves a build whose data tests failed to failed-<batch>.duckdb for

@@ -87,6 +87,9 @@ type Run struct {
 	ExportSeconds    float64 `json:"export_seconds"`
 	ChecksFailed     int     `json:"checks_failed"`
 	ChecksWarned     int     `json:"checks_warned"`
+	// WarehouseBuild is "full" or "incremental" (the published warehouse plus the new
+	// files), or empty when the warehouse was not rebuilt.
+	WarehouseBuild string `json:"warehouse_build,omitempty"`
 }
 
 // Ledger reads and writes the records under two folders.

@@ -13,9 +13,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +44,59 @@ type Input struct {
 	// nil means the config's defaults.
 	Resources *config.Warehouse
 	Logger    *slog.Logger
+
+	// Base, when set, makes the build incremental: it starts from a copy of Base, a
+	// warehouse built by this program from the same SQL and mart constants out of Files
+	// less NewFiles, and reads only the rows of NewFiles (their SHA-256s), every one of
+	// which was delivered after every file of Base. The caller answers for that; the result
+	// is then the same as a full build's, table for table. Empty: a full build.
+	Base     string
+	NewFiles []string
+	// BatchID and Fingerprint name the build in its table _build: the batch, and what the
+	// build is made of (program, SQL, constants, files), so that a later batch can tell
+	// whether this warehouse can be its base (ReadBuild).
+	BatchID     string
+	Fingerprint string
+}
+
+// BuildInfo is what a warehouse says of its own build (the table _build) and of the files
+// it holds (_files).
+type BuildInfo struct {
+	BatchID     string
+	Fingerprint string
+	// Kind is "full" or "incremental"; BuildsSinceFull counts the incremental builds
+	// since the last full one, this one included (0 for a full build).
+	Kind            string
+	BuildsSinceFull int
+	Files           []string // the SHA-256 of every file in _files
+}
+
+// ReadBuild reads the build record of the warehouse at path, opening it read-only beside
+// any analysts. A warehouse from before _build existed gives an error.
+func ReadBuild(ctx context.Context, path string) (BuildInfo, error) {
+	var b BuildInfo
+	db, err := Open(path, true)
+	if err != nil {
+		return b, err
+	}
+	defer db.Close()
+	if err := db.QueryRowContext(ctx, "SELECT batch_id, fingerprint, kind, builds_since_full FROM _build").
+		Scan(&b.BatchID, &b.Fingerprint, &b.Kind, &b.BuildsSinceFull); err != nil {
+		return b, fmt.Errorf("warehouse: %s: _build: %w", path, err)
+	}
+	rows, err := db.QueryContext(ctx, "SELECT file_sha256 FROM _files")
+	if err != nil {
+		return b, fmt.Errorf("warehouse: %s: _files: %w", path, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sha string
+		if err := rows.Scan(&sha); err != nil {
+			return b, err
+		}
+		b.Files = append(b.Files, sha)
+	}
+	return b, rows.Err()
 }
 
 // Check is the outcome of one data test.
@@ -98,8 +153,16 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if _, err := os.Stat(in.Path); err == nil {
 		return res, fmt.Errorf("warehouse: %s already exists", in.Path)
 	}
+	if in.Base != "" {
+		if err := copyFile(in.Base, in.Path); err != nil {
+			os.Remove(in.Path)
+			return res, fmt.Errorf("warehouse: incremental build: %w", err)
+		}
+		log.Debug("incremental build", "base", in.Base, "new_files", len(in.NewFiles))
+	}
 	db, err := Open(in.Path, false)
 	if err != nil {
+		os.Remove(in.Path)
 		return res, err
 	}
 	keep := false
@@ -131,6 +194,24 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
 		return nil
 	}
+	build := BuildInfo{BatchID: in.BatchID, Fingerprint: in.Fingerprint, Kind: "full"}
+	if in.Base != "" {
+		var since int
+		if err := db.QueryRowContext(ctx, "SELECT builds_since_full FROM _build").Scan(&since); err != nil {
+			return res, fmt.Errorf("warehouse: incremental build: the base's _build: %w", err)
+		}
+		build.Kind, build.BuildsSinceFull = "incremental", since+1
+		// The ledger's tables are small and always made afresh; the base's own go first.
+		for _, t := range []string{"_build", "_params", "_files", "_deliveries", "_runs", "_rejects", "_checks"} {
+			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
+				return res, fmt.Errorf("warehouse: incremental build: %w", err)
+			}
+		}
+	}
+	if _, err := db.ExecContext(ctx, "CREATE TABLE _build AS SELECT ?::VARCHAR AS batch_id, ?::VARCHAR AS fingerprint, ?::VARCHAR AS kind, ?::INTEGER AS builds_since_full",
+		build.BatchID, build.Fingerprint, build.Kind, build.BuildsSinceFull); err != nil {
+		return res, fmt.Errorf("warehouse: _build: %w", err)
+	}
 	if err := step("loaded", "table", "_params", func() error { return loadParams(ctx, db, in.Marts) }); err != nil {
 		return res, err
 	}
@@ -143,8 +224,14 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if _, err := db.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
+	rawFiles := in.Files
+	if in.Base != "" {
+		rawFiles = only(in.Files, in.NewFiles)
+	}
 	for _, ds := range contract.All() {
-		if err := step("loaded", "table", "raw_"+ds.Name, func() error { return loadDataset(ctx, db, ds, in.LakeDir, in.Files) }); err != nil {
+		if err := step("loaded", "table", "raw_"+ds.Name, func() error {
+			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, in.Base == "")
+		}); err != nil {
 			return res, err
 		}
 	}
@@ -159,6 +246,11 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	models, err := sqlmodels.Models()
 	if err != nil {
 		return res, err
+	}
+	if in.Base != "" {
+		if models, err = incrementalModels(ctx, db, models, in.NewFiles); err != nil {
+			return res, err
+		}
 	}
 	for _, m := range models {
 		if err := step("model built", "model", m.Name, func() error {
@@ -282,7 +374,7 @@ func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledge
 			`sha256 AS file_sha256, dataset, source_path, profile, arrival, batch_id, received_at, size_bytes, encoding, rows_read, rows_accepted, rows_rejected, rows_read = rows_accepted + rows_rejected AS rows_balance, rejects_by_reason, status, reason, message, ignored_columns, outputs, rejects_file, deliveries`, fileRows},
 		{"_deliveries", `{batch_id: 'VARCHAR', sha256: 'VARCHAR', source_path: 'VARCHAR', received_at: 'TIMESTAMPTZ', size_bytes: 'BIGINT', status: 'VARCHAR'}`,
 			`batch_id, sha256 AS file_sha256, source_path, received_at, size_bytes, status`, deliveryRows},
-		{"_runs", `{batch_id: 'VARCHAR', version: 'VARCHAR', started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', status: 'VARCHAR', message: 'VARCHAR', files_new: 'BIGINT', files_duplicate: 'BIGINT', files_rejected: 'BIGINT', files_quarantined: 'BIGINT', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', fingerprint: 'VARCHAR', warehouse: 'VARCHAR', ingest_seconds: 'DOUBLE', warehouse_seconds: 'DOUBLE', export_seconds: 'DOUBLE', checks_failed: 'BIGINT', checks_warned: 'BIGINT'}`,
+		{"_runs", `{batch_id: 'VARCHAR', version: 'VARCHAR', started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', status: 'VARCHAR', message: 'VARCHAR', files_new: 'BIGINT', files_duplicate: 'BIGINT', files_rejected: 'BIGINT', files_quarantined: 'BIGINT', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', fingerprint: 'VARCHAR', warehouse: 'VARCHAR', ingest_seconds: 'DOUBLE', warehouse_seconds: 'DOUBLE', export_seconds: 'DOUBLE', checks_failed: 'BIGINT', checks_warned: 'BIGINT', warehouse_build: 'VARCHAR'}`,
 			`*`, runRows},
 	}
 	for _, t := range tables {
@@ -331,17 +423,20 @@ func duckType(t contract.Type) string {
 	}
 }
 
-// loadDataset creates raw_<dataset> with every accepted row of every ingested file, each
-// tagged with its file's arrival so the models can take the latest version of a key.
-func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir string, files []ledger.File) error {
-	cols := make([]string, 0, len(ds.Columns)+4)
-	for _, c := range ds.Columns {
-		cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), duckType(c.Type)))
-	}
-	cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
+// loadDataset adds to raw_<dataset> every accepted row of every ingested file of files,
+// each tagged with its file's arrival so the models can take the latest version of a key;
+// create makes the table first (a full build; an incremental one adds to the base's).
+func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir string, files []ledger.File, create bool) error {
 	table := "raw_" + ds.Name
-	if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))); err != nil {
-		return fmt.Errorf("warehouse: %s: %w", table, err)
+	if create {
+		cols := make([]string, 0, len(ds.Columns)+4)
+		for _, c := range ds.Columns {
+			cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), duckType(c.Type)))
+		}
+		cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))); err != nil {
+			return fmt.Errorf("warehouse: %s: %w", table, err)
+		}
 	}
 	var paths []string
 	for _, f := range files {
@@ -367,6 +462,63 @@ func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir 
 		return fmt.Errorf("warehouse: %s: %w", table, err)
 	}
 	return nil
+}
+
+// only returns the files whose SHA-256 is in shas.
+func only(files []ledger.File, shas []string) []ledger.File {
+	keep := make(map[string]bool, len(shas))
+	for _, s := range shas {
+		keep[s] = true
+	}
+	var out []ledger.File
+	for _, f := range files {
+		if keep[f.SHA256] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// incrementalModels lists newFiles in the temporary table _new_files and returns models
+// with each model that has an incremental form (sql/incremental) replaced by it.
+func incrementalModels(ctx context.Context, db *sql.DB, models []sqlmodels.Script, newFiles []string) ([]sqlmodels.Script, error) {
+	forms, err := sqlmodels.Incremental()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _new_files (file_sha256 VARCHAR)"); err != nil {
+		return nil, fmt.Errorf("warehouse: _new_files: %w", err)
+	}
+	for _, sha := range newFiles {
+		if _, err := db.ExecContext(ctx, "INSERT INTO _new_files VALUES (?)", sha); err != nil {
+			return nil, fmt.Errorf("warehouse: _new_files: %w", err)
+		}
+	}
+	out := slices.Clone(models)
+	for i, m := range out {
+		if f, ok := forms[m.Name]; ok {
+			out[i] = f
+		}
+	}
+	return out, nil
+}
+
+// copyFile copies the file at from to a new file at to.
+func copyFile(from, to string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	return dst.Close()
 }
 
 func loadRejects(ctx context.Context, db *sql.DB, lakeDir string, files []ledger.File) error {

@@ -1,0 +1,157 @@
+package batch_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
+)
+
+// warehouseTables returns every table of the published warehouse, each as its rows in
+// text, sorted, under its name; skip names tables left out.
+func warehouseTables(t *testing.T, cfg config.Config, skip ...string) map[string][][]string {
+	t.Helper()
+	db := openWarehouse(t, cfg)
+	defer db.Close()
+	_, names := tableText(t, db, "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1")
+	out := map[string][][]string{}
+	for _, n := range names {
+		if strings.Contains(strings.Join(skip, " "), n[0]) {
+			continue
+		}
+		cols, rows := tableText(t, db, fmt.Sprintf("SELECT * FROM %q ORDER BY ALL", n[0]))
+		out[n[0]] = append([][]string{cols}, rows...)
+	}
+	return out
+}
+
+// TestIncrementalBuildMatchesFullBuild delivers returns over several nights, each of which
+// builds the warehouse incrementally (the published one plus the night's files), and then
+// rebuilds it in full from the same ledger: every table must hold the same rows. The nights
+// restate lines every way the restatement rule knows: a correction replacing a set of lines
+// by fewer, a key without line_ref (NULL in the key), two files of one night carrying the
+// same key, a file adding new keys only, outcomes and deflators restated, a rejected file
+// and a quarantined one.
+func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
+	first, second := splitGolden(t)
+	cfg := newWorkspace(t, first)
+	now := clock()
+	nights := []func(){
+		func() { deliver(t, cfg, second) },
+		func() {
+			// SOF-001's DfE line of 2024-25 P1 has no line_ref: its key holds a NULL.
+			writeInbox(t, cfg, "spend/03-dfe-correction.csv", "project_id,department,financial_year,period,budget_type,actual_gbp,description\n"+
+				"SOF-001,Department for Education,2024-25,1,RDEL,50000.00,corrected\n"+
+				"SOF-004,Department for Education,2024-25,3,CDEL,1234.56,a new key\n")
+		},
+		func() {
+			// Two files of one night with the same key: the correction arrives after the
+			// original, so its line stands.
+			writeInbox(t, cfg, "spend/04-dfe.csv", "project_id,department,financial_year,period,budget_type,actual_gbp,line_ref\n"+
+				"SOF-001,Department for Education,2024-25,2,RDEL,100.00,T-9\nSOF-001,Department for Education,2024-25,2,RDEL,200.00,T-9\n")
+			writeInbox(t, cfg, "spend/04-dfe (corrected).csv", "project_id,department,financial_year,period,budget_type,actual_gbp,line_ref\n"+
+				"SOF-001,Department for Education,2024-25,2,RDEL,300.00,T-9\n")
+			writeInbox(t, cfg, "spend/05-unreadable.csv", "this is not a spend return\n")
+			writeInbox(t, cfg, "spend/06-mostly-bad.csv", "project_id,department,financial_year,period,budget_type,actual_gbp\n"+
+				"SOF-001,DfE,2024-25,1,RDEL,x\nSOF-001,DfE,2024-25,1,RDEL,y\nSOF-001,DfE,2024-25,1,RDEL,z\n")
+		},
+	}
+	if out := runBatch(t, cfg, now, false); out.Run.WarehouseBuild != "full" {
+		t.Fatalf("first night: %q build, want full", out.Run.WarehouseBuild)
+	}
+	for i, night := range nights {
+		night()
+		out := runBatch(t, cfg, now, false)
+		if out.Run.WarehouseBuild != "incremental" || out.Run.FilesNew == 0 {
+			t.Fatalf("night %d: %q build with %d new files (%s), want incremental", i+2, out.Run.WarehouseBuild, out.Run.FilesNew, out.Run.Message)
+		}
+	}
+	if got := actualOfT9(t, cfg); got != "300.00" {
+		t.Errorf("T-9 after the same-night correction: %s, want 300.00", got)
+	}
+	incremental := warehouseTables(t, cfg, "_runs", "_build")
+
+	if out := runBatch(t, cfg, now, true); out.Run.WarehouseBuild != "full" {
+		t.Fatalf("forced rebuild: %q build, want full", out.Run.WarehouseBuild)
+	}
+	full := warehouseTables(t, cfg, "_runs", "_build")
+	if len(full) < 19 { // five raw tables, nine models, _params, _files, _deliveries, _rejects, _checks
+		t.Fatalf("only %d tables compared", len(full))
+	}
+	for name, want := range full {
+		if diff := cmp.Diff(want, incremental[name]); diff != "" {
+			t.Errorf("table %s, incremental build (+) against full build (-):\n%s", name, diff)
+		}
+	}
+	if len(full["spend_lines"]) < 40 || len(full["raw_spend"]) <= len(full["spend_lines"]) {
+		t.Errorf("spend_lines %d rows, raw_spend %d: the nights restated too little to prove anything", len(full["spend_lines"])-1, len(full["raw_spend"])-1)
+	}
+}
+
+func actualOfT9(t *testing.T, cfg config.Config) string {
+	t.Helper()
+	rows := queryText(t, cfg, "SELECT actual_gbp::VARCHAR FROM spend_lines WHERE line_ref = 'T-9'")
+	if len(rows) != 1 {
+		t.Fatalf("T-9: %v, want one line", rows)
+	}
+	return rows[0][0]
+}
+
+// TestIncrementalBuildsGiveWayToFull checks when a build must start afresh: after a chain
+// of incremental builds, when the mart constants change, and when the published warehouse
+// is not the one its build record describes.
+func TestIncrementalBuildsGiveWayToFull(t *testing.T) {
+	cfg := newWorkspace(t, goldenInbox)
+	now := clock()
+	var kinds []string
+	for night := range 9 {
+		if night > 0 {
+			writeInbox(t, cfg, fmt.Sprintf("spend/night-%d.csv", night), fmt.Sprintf(oneLineSpend, fmt.Sprintf("%d.00", night)))
+		}
+		if night == 8 {
+			cfg.Marts.Discount += 0.001
+		}
+		kinds = append(kinds, runBatch(t, cfg, now, false).Run.WarehouseBuild)
+	}
+	want := []string{"full", "incremental", "incremental", "incremental", "incremental", "incremental", "incremental", "full", "full"}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("builds night by night (-want +got):\n%s", diff)
+	}
+	info, err := warehouse.ReadBuild(t.Context(), filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb"))
+	if err != nil || info.Kind != "full" || info.BuildsSinceFull != 0 {
+		t.Errorf("last build record: %+v, %v", info, err)
+	}
+
+	// A warehouse put back from history (say, by hand) is a build of fewer files: the next
+	// build may start from it, as long as what it adds makes the same warehouse as a full
+	// build would.
+	history, _ := filepath.Glob(filepath.Join(cfg.Workspace, "warehouse", "history", "*.duckdb"))
+	if len(history) == 0 {
+		t.Fatal("no warehouse in history")
+	}
+	old, err := os.ReadFile(history[len(history)-1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb"), old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeInbox(t, cfg, "spend/night-9.csv", fmt.Sprintf(oneLineSpend, "9.00"))
+	runBatch(t, cfg, now, false)
+	if got := actualOfT1(t, cfg); got != "9.00" {
+		t.Errorf("T-1 after night 9: %s, want 9.00", got)
+	}
+	afterHistory := warehouseTables(t, cfg, "_runs", "_build")
+	runBatch(t, cfg, now, true)
+	for name, want := range warehouseTables(t, cfg, "_runs", "_build") {
+		if diff := cmp.Diff(want, afterHistory[name]); diff != "" {
+			t.Errorf("table %s, the build on the warehouse from history (+) against a full build (-):\n%s", name, diff)
+		}
+	}
+}
