@@ -30,13 +30,17 @@ func runsCommand(_ context.Context, args []string, stdout, stderr io.Writer) int
 		return exitCode(stderr, err)
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "BATCH\tSTATUS\tSTARTED\tSECONDS\tFILES NEW\tDUPLICATE\tREJECTED\tROWS READ\tACCEPTED\tREJECTED ROWS\tMESSAGE")
+	fmt.Fprintln(tw, "BATCH\tSTATUS\tBUILD\tSTARTED\tSECONDS\tFILES NEW\tDUPLICATE\tREJECTED\tROWS READ\tACCEPTED\tREJECTED ROWS\tMESSAGE")
 	for _, r := range runs {
 		secs := 0.0
 		if !r.FinishedAt.IsZero() {
 			secs = r.FinishedAt.Sub(r.StartedAt).Seconds()
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.BatchID, r.Status, r.StartedAt.Format("2006-01-02 15:04:05Z"), secs,
+		build := r.WarehouseBuild
+		if build == "" {
+			build = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%d\t%d\t%d\t%d\t%d\t%d\t%s\n", r.BatchID, r.Status, build, r.StartedAt.Format("2006-01-02 15:04:05Z"), secs,
 			r.FilesNew, r.FilesDuplicate, r.FilesRejected+r.FilesQuarantined, r.RowsRead, r.RowsAccepted, r.RowsRejected, r.Message)
 	}
 	tw.Flush()
