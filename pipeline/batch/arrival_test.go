@@ -26,6 +26,7 @@ const oneLineSpend = "project_id,department,financial_year,period,budget_type,ac
 func actualOfT1(t *testing.T, cfg config.Config) string {
 	t.Helper()
 	db := openWarehouse(t, cfg)
+	defer db.Close() // before the next batch replaces the file: DuckDB keeps one instance per path
 	var v string
 	if err := db.QueryRow("SELECT actual_gbp::VARCHAR FROM spend_lines WHERE line_ref = 'T-1'").Scan(&v); err != nil {
 		t.Fatal(err)

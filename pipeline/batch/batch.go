@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -130,6 +131,8 @@ type batch struct {
 	led *ledger.Ledger
 	log *slog.Logger
 	run ledger.Run
+	// builtSHA256 is the digest of the warehouse file this batch built and published.
+	builtSHA256 string
 }
 
 // newBatchID is the UTC start time to the second, made unique against earlier runs; batch
@@ -451,6 +454,9 @@ type published struct {
 	BatchID     string    `json:"batch_id"`
 	Fingerprint string    `json:"fingerprint"`
 	At          time.Time `json:"at"`
+	// WarehouseSHA256 is the digest of the warehouse file as published: an incremental
+	// build starts from that file only while it still has these bytes.
+	WarehouseSHA256 string `json:"warehouse_sha256,omitempty"`
 }
 
 func readState(p string) (published, error) {
@@ -478,6 +484,7 @@ func writeState(p string, s published) error {
 func fingerprint(version string, marts config.Marts, files []ledger.File) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "version %s\n", version)
+	fmt.Fprintf(h, "program %s\n", programDigest())
 	digest, err := sqlmodels.Digest()
 	if err != nil {
 		return "", err
@@ -492,6 +499,35 @@ func fingerprint(version string, marts config.Marts, files []ledger.File) (strin
 	fmt.Fprintf(h, "marts %s\n", m)
 	for _, f := range files {
 		fmt.Fprintf(h, "file %s %d %s %s\n", f.SHA256, f.Arrival, f.Status, strings.Join(f.Outputs, ","))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// programDigest is the SHA-256 of the running executable, so that a fingerprint changes
+// with the program itself and not only with its version label (a build from a modified
+// tree can carry an old one). Empty when the executable cannot be read.
+var programDigest = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	sum, err := fileSHA256(exe)
+	if err != nil {
+		return ""
+	}
+	return sum
+})
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("batch: %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -519,12 +555,12 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		b.run.Warehouse = b.ws.WarehouseFile()
 	} else {
 		start := time.Now()
-		if err := b.build(ctx, files, pub.BatchID, &out); err != nil {
+		if err := b.build(ctx, files, pub, &out); err != nil {
 			return out, err
 		}
 		b.run.WarehouseSeconds = time.Since(start).Seconds() - b.run.ExportSeconds
 		now := b.opt.Now().UTC()
-		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now}); err != nil {
+		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: b.builtSHA256}); err != nil {
 			return out, err
 		}
 		if err := writeState(filepath.Join(b.ws.State(), "exported.json"), published{BatchID: b.run.BatchID, Fingerprint: b.exportKey(fp), At: now}); err != nil {
@@ -551,7 +587,7 @@ func (b *batch) exportKey(fp string) string {
 	return fmt.Sprintf("%s suppress_below=%d", fp, b.cfg.Export.SuppressBelow)
 }
 
-func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch string, out *Outcome) error {
+func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) error {
 	runs, err := b.led.Runs()
 	if err != nil {
 		return err
@@ -576,32 +612,24 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 		BatchID:     b.run.BatchID,
 		Fingerprint: b.run.Fingerprint,
 	}
-	b.run.WarehouseBuild = "full"
-	if newFiles, why := b.incrementalBase(ctx, files); why != "" {
-		b.log.Info("full warehouse build", "why", why)
+	if b.opt.ForceBuild {
+		b.log.Info("full warehouse build", "why", "asked for (--force)")
+	} else if pub.WarehouseSHA256 == "" {
+		b.log.Info("full warehouse build", "why", "no published warehouse with its digest on record")
 	} else {
-		b.log.Info("incremental warehouse build: the published warehouse plus the new files", "new_files", len(newFiles))
-		in.Base, in.NewFiles = b.ws.WarehouseFile(), newFiles
-		b.run.WarehouseBuild = "incremental"
-	}
-	// The warehouse's _runs shows the build as it is made.
-	for i := range runs {
-		if runs[i].BatchID == current.BatchID {
-			runs[i].WarehouseBuild = b.run.WarehouseBuild
-		}
+		in.Base, in.BaseSHA256 = b.ws.WarehouseFile(), pub.WarehouseSHA256
+		in.NewFiles = func(base warehouse.BuildInfo) ([]string, string) { return b.filesSince(base, files) }
 	}
 	res, err := warehouse.Build(ctx, in)
-	out.Checks, out.Tables = res.Checks, res.Tables
-	for _, c := range res.Checks {
-		if c.Failed() {
-			if c.Severity == sqlmodels.SeverityError {
-				b.run.ChecksFailed++
-			} else {
-				b.run.ChecksWarned++
-			}
-		}
-	}
 	var ce *warehouse.ChecksError
+	if err != nil && res.Kind == "incremental" && !errors.As(err, &ce) && ctx.Err() == nil {
+		// Whatever stopped the incremental build, a full build from the lake does not
+		// depend on it.
+		b.log.Warn("incremental warehouse build failed: building in full", "error", err)
+		in.Base, in.BaseSHA256, in.NewFiles = "", "", nil
+		res, err = warehouse.Build(ctx, in)
+	}
+	b.run.WarehouseBuild = res.Kind
 	if errors.As(err, &ce) {
 		b.run.Status = StatusChecksFailed
 		b.run.Message = fmt.Sprintf("%v; the last published warehouse is unchanged", err)
@@ -625,7 +653,12 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 		return err
 	}
 	b.run.ExportSeconds = time.Since(start).Seconds()
-	if err := warehouse.Publish(buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), previousBatch, b.cfg.KeepWarehouses); err != nil {
+	if b.builtSHA256, err = fileSHA256(buildPath); err != nil {
+		os.Remove(buildPath)
+		os.RemoveAll(staging)
+		return err
+	}
+	if err := warehouse.Publish(buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), pub.BatchID, b.cfg.KeepWarehouses); err != nil {
 		return err
 	}
 	written, err := publishExports(staging, b.ws.Exports())
@@ -640,39 +673,32 @@ func (b *batch) build(ctx context.Context, files []ledger.File, previousBatch st
 // a full one, which reads every row from the lake again and writes a compact file.
 const maxBuildsSinceFull = 6
 
-// incrementalBase decides whether this build may start from the published warehouse and
-// add only the files delivered since (warehouse.Input.Base). It may when the published
-// warehouse says it was built, by this program from the same SQL and mart constants, out
-// of files whose ledger records are unchanged, and every file not in it arrived after all
+// filesSince decides whether a build may start from base, a copy of the published
+// warehouse, and add only the files delivered since (warehouse.Input.NewFiles). It may when
+// base says it was built, by this program from the same SQL and mart constants, out of
+// files whose ledger records are unchanged, and every file not in it arrived after all
 // that are: then the restatement rule gives the new files' lines precedence, as a full
 // build would. It returns the new files, or why the build must be full.
-func (b *batch) incrementalBase(ctx context.Context, files []ledger.File) (newFiles []string, why string) {
-	if b.opt.ForceBuild {
-		return nil, "asked for (--force)"
+func (b *batch) filesSince(base warehouse.BuildInfo, files []ledger.File) (newFiles []string, whyFull string) {
+	if base.BuildsSinceFull >= maxBuildsSinceFull {
+		return nil, fmt.Sprintf("%d incremental builds since the last full one", base.BuildsSinceFull)
 	}
-	info, err := warehouse.ReadBuild(ctx, b.ws.WarehouseFile())
-	if err != nil {
-		return nil, "no published warehouse with a build record to start from"
-	}
-	if info.BuildsSinceFull >= maxBuildsSinceFull {
-		return nil, fmt.Sprintf("%d incremental builds since the last full one", info.BuildsSinceFull)
-	}
-	inBase := make(map[string]bool, len(info.Files))
-	for _, sha := range info.Files {
+	inBase := make(map[string]bool, len(base.Files))
+	for _, sha := range base.Files {
 		inBase[sha] = true
 	}
-	var base []ledger.File
+	var held []ledger.File
 	var lastArrival int64
 	for _, f := range files {
 		if inBase[f.SHA256] {
-			base = append(base, f)
+			held = append(held, f)
 			lastArrival = max(lastArrival, f.Arrival)
 		}
 	}
-	if len(base) != len(inBase) {
+	if len(held) != len(inBase) {
 		return nil, "the published warehouse holds a file the ledger does not"
 	}
-	if fp, err := fingerprint(b.opt.Version, b.cfg.Marts, base); err != nil || fp != info.Fingerprint {
+	if fp, err := fingerprint(b.opt.Version, b.cfg.Marts, held); err != nil || fp != base.Fingerprint {
 		return nil, "the program, the SQL, the mart constants or a file's ledger record changed since the published build"
 	}
 	for _, f := range files {

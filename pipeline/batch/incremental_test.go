@@ -84,11 +84,7 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 	if len(full) < 19 { // five raw tables, nine models, _params, _files, _deliveries, _rejects, _checks
 		t.Fatalf("only %d tables compared", len(full))
 	}
-	for name, want := range full {
-		if diff := cmp.Diff(want, incremental[name]); diff != "" {
-			t.Errorf("table %s, incremental build (+) against full build (-):\n%s", name, diff)
-		}
-	}
+	sameTables(t, "incremental build", full, incremental)
 	if len(full["spend_lines"]) < 40 || len(full["raw_spend"]) <= len(full["spend_lines"]) {
 		t.Errorf("spend_lines %d rows, raw_spend %d: the nights restated too little to prove anything", len(full["spend_lines"])-1, len(full["raw_spend"])-1)
 	}
@@ -123,9 +119,8 @@ func TestIncrementalBuildsGiveWayToFull(t *testing.T) {
 	if diff := cmp.Diff(want, kinds); diff != "" {
 		t.Errorf("builds night by night (-want +got):\n%s", diff)
 	}
-	info, err := warehouse.ReadBuild(t.Context(), filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb"))
-	if err != nil || info.Kind != "full" || info.BuildsSinceFull != 0 {
-		t.Errorf("last build record: %+v, %v", info, err)
+	if diff := cmp.Diff([][]string{{"full", "0"}}, queryText(t, cfg, "SELECT kind, builds_since_full::VARCHAR FROM _build")); diff != "" {
+		t.Errorf("the last build's record (-want +got):\n%s", diff)
 	}
 
 	// A warehouse put back from history (say, by hand) is a build of fewer files: the next
@@ -139,7 +134,11 @@ func TestIncrementalBuildsGiveWayToFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb"), old, 0o644); err != nil {
+	rollback := filepath.Join(cfg.Workspace, "warehouse", ".rollback.duckdb")
+	if err := os.WriteFile(rollback, old, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(rollback, filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb")); err != nil {
 		t.Fatal(err)
 	}
 	writeInbox(t, cfg, "spend/night-9.csv", fmt.Sprintf(oneLineSpend, "9.00"))
@@ -149,9 +148,72 @@ func TestIncrementalBuildsGiveWayToFull(t *testing.T) {
 	}
 	afterHistory := warehouseTables(t, cfg, "_runs", "_build")
 	runBatch(t, cfg, now, true)
-	for name, want := range warehouseTables(t, cfg, "_runs", "_build") {
-		if diff := cmp.Diff(want, afterHistory[name]); diff != "" {
-			t.Errorf("table %s, the build on the warehouse from history (+) against a full build (-):\n%s", name, diff)
+	sameTables(t, "the build after a rollback", warehouseTables(t, cfg, "_runs", "_build"), afterHistory)
+
+	// Bytes once rejected (filed in the wrong folder), then filed properly, change that
+	// file's ledger record: no base holds it as it now is.
+	body := fmt.Sprintf(oneLineSpend, "10.00")
+	writeInbox(t, cfg, "returns/night-10.csv", body)
+	if out := runBatch(t, cfg, now, false); out.Run.FilesRejected != 1 {
+		t.Fatalf("night 10: %d files rejected, want 1", out.Run.FilesRejected)
+	}
+	writeInbox(t, cfg, "spend/night-10.csv", body)
+	out := runBatch(t, cfg, now, false)
+	if out.Run.FilesNew != 1 || out.Run.WarehouseBuild != "full" {
+		t.Errorf("night 11, the rejected bytes filed properly: %d new files, %q build; want 1, full", out.Run.FilesNew, out.Run.WarehouseBuild)
+	}
+	if got := actualOfT1(t, cfg); got != "10.00" {
+		t.Errorf("T-1 after night 11: %s, want 10.00", got)
+	}
+}
+
+// sameTables reports each table in which got differs from want, and any table only one of
+// them has.
+func sameTables(t *testing.T, what string, want, got map[string][][]string) {
+	t.Helper()
+	for name := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("%s has a table %s that a full build does not", what, name)
 		}
 	}
+	for name, w := range want {
+		if diff := cmp.Diff(w, got[name]); diff != "" {
+			t.Errorf("table %s, %s (+) against a full build (-):\n%s", name, what, diff)
+		}
+	}
+}
+
+// TestChangedWarehouseIsNoBase: a published warehouse changed by hand (here, lines deleted
+// and a table added through a read-write DuckDB) is not built upon: the next build is full,
+// and the change does not survive it.
+func TestChangedWarehouseIsNoBase(t *testing.T) {
+	first, second := splitGolden(t)
+	cfg := newWorkspace(t, first)
+	now := clock()
+	runBatch(t, cfg, now, false)
+	live := filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb")
+	if info, err := os.Stat(live); err != nil || info.Mode().Perm()&0o222 != 0 {
+		t.Fatalf("published warehouse: %v, %v; want read-only", info.Mode(), err)
+	}
+	if err := os.Chmod(live, 0o644); err != nil { // someone with the rights to do so
+		t.Fatal(err)
+	}
+	db, err := warehouse.Open(live, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DELETE FROM spend_lines WHERE project_id = 'SOF-002'", "CREATE TABLE scratch AS SELECT 1 AS x", "CHECKPOINT"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	deliver(t, cfg, second)
+	if out := runBatch(t, cfg, now, false); out.Run.WarehouseBuild != "full" {
+		t.Errorf("build on a changed warehouse: %q, want full", out.Run.WarehouseBuild)
+	}
+	changedOn := warehouseTables(t, cfg, "_runs", "_build")
+	runBatch(t, cfg, now, true)
+	sameTables(t, "the build after the change", warehouseTables(t, cfg, "_runs", "_build"), changedOn)
 }

@@ -12,11 +12,16 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 )
 
-// Publish makes the built file the live one by rename. The file it replaces is first linked
+// Publish makes the built file the live one, read-only, by rename. The file it replaces is first linked
 // into historyDir as sof-<previousBatch>.duckdb (for rollback), and only the newest keep
 // history files are kept. Readers holding the old file open are unaffected: they keep its
 // inode until they close it.
 func Publish(buildPath, livePath, historyDir, previousBatch string, keep int) error {
+	// Read-only, so that a DuckDB opened on it read-write by mistake fails rather than
+	// change what analysts and the next incremental build rely on.
+	if err := os.Chmod(buildPath, 0o444); err != nil {
+		return fmt.Errorf("warehouse: publish: %w", err)
+	}
 	if err := fsutil.SyncFile(buildPath); err != nil {
 		return fmt.Errorf("warehouse: publish: %w", err)
 	}

@@ -9,7 +9,9 @@ package warehouse
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -45,16 +47,20 @@ type Input struct {
 	Resources *config.Warehouse
 	Logger    *slog.Logger
 
-	// Base, when set, makes the build incremental: it starts from a copy of Base, a
-	// warehouse built by this program from the same SQL and mart constants out of Files
-	// less NewFiles, and reads only the rows of NewFiles (their SHA-256s), every one of
-	// which was delivered after every file of Base. The caller answers for that; the result
-	// is then the same as a full build's, table for table. Empty: a full build.
-	Base     string
-	NewFiles []string
+	// Base, when set, is the published warehouse an incremental build may start from. The
+	// build copies it (checking that the copy has the SHA-256 BaseSHA256, the file's digest
+	// when it was published), reads the copy's own build record, and asks NewFiles whether
+	// and how to build on it: NewFiles returns the SHA-256s of the files to add to the copy
+	// (each of them delivered after every file the copy holds, which NewFiles answers for),
+	// or why the build must be full. The copy is read, not the live file, because DuckDB
+	// keeps one instance per path in a process: a second open of a path that is already
+	// open sees the file as it was then, not the file the path now names.
+	Base       string
+	BaseSHA256 string
+	NewFiles   func(BuildInfo) (newFiles []string, whyFull string)
 	// BatchID and Fingerprint name the build in its table _build: the batch, and what the
 	// build is made of (program, SQL, constants, files), so that a later batch can tell
-	// whether this warehouse can be its base (ReadBuild).
+	// whether this warehouse can be its base.
 	BatchID     string
 	Fingerprint string
 }
@@ -71,22 +77,16 @@ type BuildInfo struct {
 	Files           []string // the SHA-256 of every file in _files
 }
 
-// ReadBuild reads the build record of the warehouse at path, opening it read-only beside
-// any analysts. A warehouse from before _build existed gives an error.
-func ReadBuild(ctx context.Context, path string) (BuildInfo, error) {
+// readBuild reads a warehouse's build record and the files it holds.
+func readBuild(ctx context.Context, db *sql.DB) (BuildInfo, error) {
 	var b BuildInfo
-	db, err := Open(path, true)
-	if err != nil {
-		return b, err
-	}
-	defer db.Close()
 	if err := db.QueryRowContext(ctx, "SELECT batch_id, fingerprint, kind, builds_since_full FROM _build").
 		Scan(&b.BatchID, &b.Fingerprint, &b.Kind, &b.BuildsSinceFull); err != nil {
-		return b, fmt.Errorf("warehouse: %s: _build: %w", path, err)
+		return b, fmt.Errorf("_build: %w", err)
 	}
 	rows, err := db.QueryContext(ctx, "SELECT file_sha256 FROM _files")
 	if err != nil {
-		return b, fmt.Errorf("warehouse: %s: _files: %w", path, err)
+		return b, fmt.Errorf("_files: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
@@ -112,6 +112,7 @@ func (c Check) Failed() bool { return c.Rows > 0 }
 
 // Result says what a build did.
 type Result struct {
+	Kind   string // "full" or "incremental"
 	Checks []Check
 	Tables map[string]int64 // row counts of the tables analysts use
 }
@@ -153,13 +154,16 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if _, err := os.Stat(in.Path); err == nil {
 		return res, fmt.Errorf("warehouse: %s already exists", in.Path)
 	}
+	var newFiles []string
 	if in.Base != "" {
-		if err := copyFile(in.Base, in.Path); err != nil {
-			os.Remove(in.Path)
-			return res, fmt.Errorf("warehouse: incremental build: %w", err)
+		var why string
+		if newFiles, why = startFromBase(ctx, in); why != "" {
+			log.Info("full warehouse build", "why", why)
+		} else {
+			log.Info("incremental warehouse build: the published warehouse plus the new files", "new_files", len(newFiles))
 		}
-		log.Debug("incremental build", "base", in.Base, "new_files", len(in.NewFiles))
 	}
+	incremental := newFiles != nil
 	db, err := Open(in.Path, false)
 	if err != nil {
 		os.Remove(in.Path)
@@ -195,12 +199,14 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		return nil
 	}
 	build := BuildInfo{BatchID: in.BatchID, Fingerprint: in.Fingerprint, Kind: "full"}
-	if in.Base != "" {
+	res.Kind = build.Kind
+	if incremental {
 		var since int
 		if err := db.QueryRowContext(ctx, "SELECT builds_since_full FROM _build").Scan(&since); err != nil {
 			return res, fmt.Errorf("warehouse: incremental build: the base's _build: %w", err)
 		}
 		build.Kind, build.BuildsSinceFull = "incremental", since+1
+		res.Kind = build.Kind
 		// The ledger's tables are small and always made afresh; the base's own go first.
 		for _, t := range []string{"_build", "_params", "_files", "_deliveries", "_runs", "_rejects", "_checks"} {
 			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
@@ -215,7 +221,14 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if err := step("loaded", "table", "_params", func() error { return loadParams(ctx, db, in.Marts) }); err != nil {
 		return res, err
 	}
-	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, db, in.Path, in.Files, in.Runs) }); err != nil {
+	// This batch's run, as _runs shows it, says which kind of build made the file.
+	runs := slices.Clone(in.Runs)
+	for i := range runs {
+		if runs[i].BatchID == in.BatchID {
+			runs[i].WarehouseBuild = build.Kind
+		}
+	}
+	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, db, in.Path, in.Files, runs) }); err != nil {
 		return res, err
 	}
 	// The raw tables have no order of their own (every model orders what it builds), so
@@ -225,12 +238,12 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
 	rawFiles := in.Files
-	if in.Base != "" {
-		rawFiles = only(in.Files, in.NewFiles)
+	if incremental {
+		rawFiles = only(in.Files, newFiles)
 	}
 	for _, ds := range contract.All() {
 		if err := step("loaded", "table", "raw_"+ds.Name, func() error {
-			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, in.Base == "")
+			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, !incremental)
 		}); err != nil {
 			return res, err
 		}
@@ -247,8 +260,8 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if err != nil {
 		return res, err
 	}
-	if in.Base != "" {
-		if models, err = incrementalModels(ctx, db, models, in.NewFiles); err != nil {
+	if incremental {
+		if models, err = incrementalModels(ctx, db, models, newFiles); err != nil {
 			return res, err
 		}
 	}
@@ -503,8 +516,41 @@ func incrementalModels(ctx context.Context, db *sql.DB, models []sqlmodels.Scrip
 	return out, nil
 }
 
-// copyFile copies the file at from to a new file at to.
-func copyFile(from, to string) error {
+// startFromBase copies in.Base to in.Path and decides, from the copy's own build record,
+// whether the build may go on from it: it returns the files to add, or why the build must
+// be full, having removed the copy.
+func startFromBase(ctx context.Context, in Input) (newFiles []string, whyFull string) {
+	if err := copyFile(in.Base, in.Path, in.BaseSHA256); err != nil {
+		os.Remove(in.Path)
+		return nil, err.Error()
+	}
+	info, err := func() (BuildInfo, error) {
+		db, err := Open(in.Path, true)
+		if err != nil {
+			return BuildInfo{}, err
+		}
+		defer db.Close()
+		return readBuild(ctx, db)
+	}()
+	if err == nil {
+		newFiles, whyFull = in.NewFiles(info)
+	} else {
+		whyFull = "the published warehouse has no build record: " + err.Error()
+	}
+	if whyFull == "" && len(newFiles) == 0 {
+		whyFull = "no new files"
+	}
+	if whyFull != "" {
+		os.Remove(in.Path)
+		os.Remove(in.Path + ".wal")
+		return nil, whyFull
+	}
+	return newFiles, ""
+}
+
+// copyFile copies the file at from to a new file at to, checking on the way that the bytes
+// have the SHA-256 wantSHA256 (hex) when it is not empty.
+func copyFile(from, to, wantSHA256 string) error {
 	src, err := os.Open(from)
 	if err != nil {
 		return err
@@ -514,11 +560,18 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
-	if _, err := io.Copy(dst, src); err != nil {
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(dst, h), src); err != nil {
 		dst.Close()
 		return err
 	}
-	return dst.Close()
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); wantSHA256 != "" && got != wantSHA256 {
+		return fmt.Errorf("%s has changed since it was published (SHA-256 %s, published as %s)", from, got, wantSHA256)
+	}
+	return nil
 }
 
 func loadRejects(ctx context.Context, db *sql.DB, lakeDir string, files []ledger.File) error {

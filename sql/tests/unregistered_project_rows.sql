@@ -2,7 +2,7 @@
 -- DESIGN.md "Nothing is lost": a spend, outcome or lesson row whose project is not (yet) in
 -- the register is kept, left out of the marts and listed here; it counts as soon as the
 -- register names the project. One row per dataset and unknown project_id.
-SELECT dataset, project_id, count(*) AS rows, list(DISTINCT _file_sha256) AS files
+SELECT dataset, project_id, count(*) AS rows, list(DISTINCT _file_sha256 ORDER BY _file_sha256) AS files
 FROM (
     SELECT 'spend' AS dataset, project_id, _file_sha256 FROM spend_lines
     UNION ALL
