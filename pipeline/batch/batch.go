@@ -630,6 +630,16 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		res, err = warehouse.Build(ctx, in)
 	}
 	b.run.WarehouseBuild = res.Kind
+	out.Checks, out.Tables = res.Checks, res.Tables
+	for _, c := range res.Checks {
+		if c.Failed() {
+			if c.Severity == sqlmodels.SeverityError {
+				b.run.ChecksFailed++
+			} else {
+				b.run.ChecksWarned++
+			}
+		}
+	}
 	if errors.As(err, &ce) {
 		b.run.Status = StatusChecksFailed
 		b.run.Message = fmt.Sprintf("%v; the last published warehouse is unchanged", err)

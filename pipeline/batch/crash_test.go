@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -215,6 +216,15 @@ func TestFailedChecksKeepLastPublished(t *testing.T) {
 	}
 	if out.Run.Status != batch.StatusChecksFailed {
 		t.Errorf("run status %s, want %s", out.Run.Status, batch.StatusChecksFailed)
+	}
+	var failedChecks []string
+	for _, c := range out.Checks {
+		if c.Failed() && c.Severity == "error" {
+			failedChecks = append(failedChecks, c.Name)
+		}
+	}
+	if out.Run.ChecksFailed != len(failedChecks) || !slices.Contains(failedChecks, "projects_unique") {
+		t.Errorf("run record: %d checks failed; the checks that failed at error severity: %v (want projects_unique among them)", out.Run.ChecksFailed, failedChecks)
 	}
 	if diff := cmp.Diff(before, martContents(t, cfg)); diff != "" {
 		t.Errorf("the published warehouse changed although its checks failed:\n%s", diff)

@@ -71,6 +71,12 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 		if out.Run.WarehouseBuild != "incremental" || out.Run.FilesNew == 0 {
 			t.Fatalf("night %d: %q build with %d new files (%s), want incremental", i+2, out.Run.WarehouseBuild, out.Run.FilesNew, out.Run.Message)
 		}
+		// The run record counts the data tests as the warehouse's _checks has them.
+		warned := queryText(t, cfg, "SELECT count(*)::VARCHAR FROM _checks WHERE rows > 0 AND severity = 'warn'")
+		if got := fmt.Sprint(out.Run.ChecksWarned); got != warned[0][0] || out.Run.ChecksFailed != 0 || len(out.Checks) == 0 || out.Tables["scale_up_candidates"] != 4 {
+			t.Errorf("night %d: run record %d warned, %d failed, %d checks, tables %v; _checks has %s warned",
+				i+2, out.Run.ChecksWarned, out.Run.ChecksFailed, len(out.Checks), out.Tables, warned[0][0])
+		}
 	}
 	if got := actualOfT9(t, cfg); got != "300.00" {
 		t.Errorf("T-9 after the same-night correction: %s, want 300.00", got)
