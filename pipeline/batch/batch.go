@@ -131,8 +131,6 @@ type batch struct {
 	led *ledger.Ledger
 	log *slog.Logger
 	run ledger.Run
-	// builtSHA256 is the digest of the warehouse file this batch built and published.
-	builtSHA256 string
 }
 
 // newBatchID is the UTC start time to the second, made unique against earlier runs; batch
@@ -555,12 +553,13 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		b.run.Warehouse = b.ws.WarehouseFile()
 	} else {
 		start := time.Now()
-		if err := b.build(ctx, files, pub, &out); err != nil {
+		built, err := b.build(ctx, files, pub, &out)
+		if err != nil {
 			return out, err
 		}
 		b.run.WarehouseSeconds = time.Since(start).Seconds() - b.run.ExportSeconds
 		now := b.opt.Now().UTC()
-		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: b.builtSHA256}); err != nil {
+		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: built}); err != nil {
 			return out, err
 		}
 		if err := writeState(filepath.Join(b.ws.State(), "exported.json"), published{BatchID: b.run.BatchID, Fingerprint: b.exportKey(fp), At: now}); err != nil {
@@ -587,10 +586,12 @@ func (b *batch) exportKey(fp string) string {
 	return fmt.Sprintf("%s suppress_below=%d", fp, b.cfg.Export.SuppressBelow)
 }
 
-func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) error {
+// build builds the warehouse, exports from it and publishes both, and returns the SHA-256
+// of the published warehouse file.
+func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) (string, error) {
 	runs, err := b.led.Runs()
 	if err != nil {
-		return err
+		return "", err
 	}
 	// The warehouse's _runs shows this run as it will stand once published.
 	current := b.run
@@ -648,10 +649,10 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		} else {
 			b.run.Message += "; the failed build is kept at " + kept
 		}
-		return err
+		return "", err
 	}
 	if err != nil {
-		return err
+		return "", err
 	}
 	// The exports are made from the new file before it is published, so a failed export
 	// leaves the last published warehouse and exports as they were.
@@ -660,23 +661,24 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	if _, err := export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}); err != nil {
 		os.Remove(buildPath)
 		os.RemoveAll(staging)
-		return err
+		return "", err
 	}
 	b.run.ExportSeconds = time.Since(start).Seconds()
-	if b.builtSHA256, err = fileSHA256(buildPath); err != nil {
+	sum, err := fileSHA256(buildPath)
+	if err != nil {
 		os.Remove(buildPath)
 		os.RemoveAll(staging)
-		return err
+		return "", err
 	}
 	if err := warehouse.Publish(buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), pub.BatchID, b.cfg.KeepWarehouses); err != nil {
-		return err
+		return "", err
 	}
 	written, err := publishExports(staging, b.ws.Exports())
 	if err != nil {
-		return err
+		return "", err
 	}
 	out.Exports = written
-	return nil
+	return sum, nil
 }
 
 // maxBuildsSinceFull bounds a chain of incremental builds: at least every seventh build is

@@ -252,22 +252,29 @@ func (d *Decoder) fill() {
 		d.w = copy(d.in, d.in[d.r:d.w])
 		d.r = 0
 	}
+	d.w += d.readSource(d.in[d.w:])
+}
+
+// readSource reads into p from the source, trying again while it returns nothing, and
+// returns how many bytes it read. It sets d.eof at the end of the input, and d.err on a
+// read error or, after 100 empty reads, io.ErrNoProgress.
+func (d *Decoder) readSource(p []byte) int {
 	for tries := 0; tries < 100; tries++ {
-		n, err := d.src.Read(d.in[d.w:])
-		d.w += n
+		n, err := d.src.Read(p)
 		if err == io.EOF {
 			d.eof = true
-			return
+			return n
 		}
 		if err != nil {
 			d.err = err
-			return
+			return n
 		}
 		if n > 0 {
-			return
+			return n
 		}
 	}
 	d.err = io.ErrNoProgress
+	return 0
 }
 
 // Read implements io.Reader.
@@ -325,22 +332,7 @@ func (d *Decoder) Read(p []byte) (int, error) {
 // everything read when some of it is not valid UTF-8, is moved into d.in for the general
 // path to decode; readDirect then returns how many bytes of dst it kept, perhaps 0.
 func (d *Decoder) readDirect(dst []byte) int {
-	n := 0
-	for tries := 0; n == 0 && tries < 100; tries++ {
-		var err error
-		n, err = d.src.Read(dst)
-		if err == io.EOF {
-			d.eof = true
-			break
-		}
-		if err != nil {
-			d.err = err
-			break
-		}
-	}
-	if n == 0 && !d.eof && d.err == nil {
-		d.err = io.ErrNoProgress
-	}
+	n := d.readSource(dst)
 	keep := n
 	if !d.eof {
 		keep -= cutRune(dst[:n])

@@ -154,10 +154,11 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if _, err := os.Stat(in.Path); err == nil {
 		return res, fmt.Errorf("warehouse: %s already exists", in.Path)
 	}
+	var base BuildInfo
 	var newFiles []string
 	if in.Base != "" {
 		var why string
-		if newFiles, why = startFromBase(ctx, in); why != "" {
+		if base, newFiles, why = startFromBase(ctx, in); why != "" {
 			log.Info("full warehouse build", "why", why)
 		} else {
 			log.Info("incremental warehouse build: the published warehouse plus the new files", "new_files", len(newFiles))
@@ -198,23 +199,14 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
 		return nil
 	}
+	// The ledger's tables (_build, _params, _files, _deliveries, _runs, _rejects, _checks)
+	// are small and made afresh by every build, replacing an incremental build's base's.
 	build := BuildInfo{BatchID: in.BatchID, Fingerprint: in.Fingerprint, Kind: "full"}
-	res.Kind = build.Kind
 	if incremental {
-		var since int
-		if err := db.QueryRowContext(ctx, "SELECT builds_since_full FROM _build").Scan(&since); err != nil {
-			return res, fmt.Errorf("warehouse: incremental build: the base's _build: %w", err)
-		}
-		build.Kind, build.BuildsSinceFull = "incremental", since+1
-		res.Kind = build.Kind
-		// The ledger's tables are small and always made afresh; the base's own go first.
-		for _, t := range []string{"_build", "_params", "_files", "_deliveries", "_runs", "_rejects", "_checks"} {
-			if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS "+t); err != nil {
-				return res, fmt.Errorf("warehouse: incremental build: %w", err)
-			}
-		}
+		build.Kind, build.BuildsSinceFull = "incremental", base.BuildsSinceFull+1
 	}
-	if _, err := db.ExecContext(ctx, "CREATE TABLE _build AS SELECT ?::VARCHAR AS batch_id, ?::VARCHAR AS fingerprint, ?::VARCHAR AS kind, ?::INTEGER AS builds_since_full",
+	res.Kind = build.Kind
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE _build AS SELECT ?::VARCHAR AS batch_id, ?::VARCHAR AS fingerprint, ?::VARCHAR AS kind, ?::INTEGER AS builds_since_full",
 		build.BatchID, build.Fingerprint, build.Kind, build.BuildsSinceFull); err != nil {
 		return res, fmt.Errorf("warehouse: _build: %w", err)
 	}
@@ -329,7 +321,7 @@ func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
 	if m.AsOfFinancialYear != "" {
 		asOfFY, asOfP = quote(m.AsOfFinancialYear), strconv.Itoa(m.AsOfPeriod)
 	}
-	q := fmt.Sprintf(`CREATE TABLE _params AS SELECT
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE _params AS SELECT
 		%s::VARCHAR AS base_year, %s::DOUBLE AS discount_rate,
 		%s::VARCHAR AS as_of_financial_year, %s::INTEGER AS as_of_period,
 		%s::DOUBLE AS weight_evidence, %s::DOUBLE AS weight_value, %s::DOUBLE AS weight_attainment,
@@ -395,7 +387,7 @@ func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledge
 		if err := writeNDJSON(tmp, t.rows); err != nil {
 			return fmt.Errorf("warehouse: %s: %w", t.name, err)
 		}
-		q := fmt.Sprintf(`CREATE TABLE %s AS SELECT %s FROM read_json(%s, format = 'newline_delimited', columns = %s)`, t.name, t.sel, quote(tmp), t.columns)
+		q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS SELECT %s FROM read_json(%s, format = 'newline_delimited', columns = %s)`, t.name, t.sel, quote(tmp), t.columns)
 		_, err := db.ExecContext(ctx, q)
 		os.Remove(tmp)
 		if err != nil {
@@ -516,15 +508,15 @@ func incrementalModels(ctx context.Context, db *sql.DB, models []sqlmodels.Scrip
 	return out, nil
 }
 
-// startFromBase copies in.Base to in.Path and decides, from the copy's own build record,
-// whether the build may go on from it: it returns the files to add, or why the build must
-// be full, having removed the copy.
-func startFromBase(ctx context.Context, in Input) (newFiles []string, whyFull string) {
+// startFromBase copies in.Base to in.Path and decides, from the copy's own build record
+// (base), whether the build may go on from it: it returns the files to add, or why the
+// build must be full, having removed the copy.
+func startFromBase(ctx context.Context, in Input) (base BuildInfo, newFiles []string, whyFull string) {
 	if err := copyFile(in.Base, in.Path, in.BaseSHA256); err != nil {
 		os.Remove(in.Path)
-		return nil, err.Error()
+		return base, nil, err.Error()
 	}
-	info, err := func() (BuildInfo, error) {
+	base, err := func() (BuildInfo, error) {
 		db, err := Open(in.Path, true)
 		if err != nil {
 			return BuildInfo{}, err
@@ -533,7 +525,7 @@ func startFromBase(ctx context.Context, in Input) (newFiles []string, whyFull st
 		return readBuild(ctx, db)
 	}()
 	if err == nil {
-		newFiles, whyFull = in.NewFiles(info)
+		newFiles, whyFull = in.NewFiles(base)
 	} else {
 		whyFull = "the published warehouse has no build record: " + err.Error()
 	}
@@ -543,9 +535,9 @@ func startFromBase(ctx context.Context, in Input) (newFiles []string, whyFull st
 	if whyFull != "" {
 		os.Remove(in.Path)
 		os.Remove(in.Path + ".wal")
-		return nil, whyFull
+		return base, nil, whyFull
 	}
-	return newFiles, ""
+	return base, newFiles, ""
 }
 
 // copyFile copies the file at from to a new file at to, checking on the way that the bytes
@@ -575,7 +567,7 @@ func copyFile(from, to, wantSHA256 string) error {
 }
 
 func loadRejects(ctx context.Context, db *sql.DB, lakeDir string, files []ledger.File) error {
-	const create = `CREATE TABLE _rejects (_file_sha256 VARCHAR, dataset VARCHAR, source_path VARCHAR, line BIGINT, "column" VARCHAR, reason VARCHAR, message VARCHAR, raw VARCHAR, _batch_id VARCHAR)`
+	const create = `CREATE OR REPLACE TABLE _rejects (_file_sha256 VARCHAR, dataset VARCHAR, source_path VARCHAR, line BIGINT, "column" VARCHAR, reason VARCHAR, message VARCHAR, raw VARCHAR, _batch_id VARCHAR)`
 	if _, err := db.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("warehouse: _rejects: %w", err)
 	}
@@ -607,7 +599,7 @@ func runChecks(ctx context.Context, db *sql.DB) ([]Check, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[])`); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[])`); err != nil {
 		return nil, fmt.Errorf("warehouse: _checks: %w", err)
 	}
 	var checks []Check
