@@ -68,9 +68,11 @@ func RenameDurable(from, to string) error {
 	return nil
 }
 
-// SyncFile flushes a file's contents to stable storage.
+// SyncFile flushes a file's contents to stable storage. It opens the file read-only:
+// fsync needs no write access, and a file already made read-only (a published warehouse,
+// a stored original) must still be syncable by its unprivileged owner.
 func SyncFile(path string) error {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}

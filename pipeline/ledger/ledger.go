@@ -5,6 +5,7 @@
 package ledger
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -135,8 +137,35 @@ func (l *Ledger) Runs() ([]Run, error) {
 		out = append(out, r)
 		return nil
 	})
-	sort.Slice(out, func(i, j int) bool { return out[i].BatchID < out[j].BatchID })
+	sort.Slice(out, func(i, j int) bool { return CompareBatchIDs(out[i].BatchID, out[j].BatchID) < 0 })
 	return out, err
+}
+
+// CompareBatchIDs orders batch ids as the batches were made: by their UTC start second,
+// then by the sequence number a second batch in the same second gets ("20261130T125242Z"
+// before "…Z-2" before "…Z-10"). As plain text "…Z-10" would sort before "…Z-2", and with a
+// suffix such as ".duckdb" "…Z-2.duckdb" before "…Z.duckdb".
+func CompareBatchIDs(a, b string) int {
+	ab, an := splitBatchID(a)
+	bb, bn := splitBatchID(b)
+	if c := strings.Compare(ab, bb); c != 0 {
+		return c
+	}
+	return cmp.Compare(an, bn)
+}
+
+// splitBatchID splits "20261130T125242Z-2" into its second and its sequence number (1 when
+// there is none).
+func splitBatchID(id string) (string, int) {
+	base, seq, found := strings.Cut(id, "Z-")
+	if !found {
+		return id, 1
+	}
+	n, err := strconv.Atoi(seq)
+	if err != nil || n < 1 {
+		return id, 1
+	}
+	return base + "Z", n
 }
 
 // SaveRun writes a run record (again, as the run progresses).

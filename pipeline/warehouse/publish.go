@@ -1,38 +1,37 @@
 package warehouse
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 )
 
-// Publish makes the built file the live one, read-only, by rename. The file it replaces is first linked
-// into historyDir as sof-<previousBatch>.duckdb (for rollback), and only the newest keep
-// history files are kept. Readers holding the old file open are unaffected: they keep its
-// inode until they close it.
-func Publish(buildPath, livePath, historyDir, previousBatch string, keep int) error {
+// Publish makes the built file the live one, read-only, by rename. The file it replaces is
+// first linked into historyDir (for rollback) under the name of the batch that built it,
+// read from its own _build record (HistoryName), and only the newest keep history files
+// are kept. Readers holding the old file open are unaffected: they keep its inode until
+// they close it.
+func Publish(ctx context.Context, buildPath, livePath, historyDir string, keep int) error {
+	// Synced before it is made read-only, so that nothing here needs write access to a
+	// read-only file (which only root has).
+	if err := fsutil.SyncFile(buildPath); err != nil {
+		return fmt.Errorf("warehouse: publish: %w", err)
+	}
 	// Read-only, so that a DuckDB opened on it read-write by mistake fails rather than
 	// change what analysts and the next incremental build rely on.
 	if err := os.Chmod(buildPath, 0o444); err != nil {
 		return fmt.Errorf("warehouse: publish: %w", err)
 	}
-	if err := fsutil.SyncFile(buildPath); err != nil {
-		return fmt.Errorf("warehouse: publish: %w", err)
-	}
-	if previousBatch != "" && keep > 0 {
-		if err := os.MkdirAll(historyDir, 0o755); err != nil {
-			return fmt.Errorf("warehouse: publish: %w", err)
-		}
-		old := filepath.Join(historyDir, "sof-"+previousBatch+".duckdb")
-		if err := os.Link(livePath, old); err != nil && !errors.Is(err, fs.ErrExist) && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("warehouse: publish: keep previous: %w", err)
-		}
+	if err := KeepInHistory(ctx, livePath, historyDir, keep); err != nil {
+		return err
 	}
 	if err := fsutil.RenameDurable(buildPath, livePath); err != nil {
 		return fmt.Errorf("warehouse: publish: %w", err)
@@ -40,7 +39,55 @@ func Publish(buildPath, livePath, historyDir, previousBatch string, keep int) er
 	return pruneHistory(historyDir, keep)
 }
 
-// History lists the kept warehouse files, newest first.
+// KeepInHistory links the live warehouse, if there is one, into historyDir as
+// HistoryName(its batch). keep 0 keeps no history.
+func KeepInHistory(ctx context.Context, livePath, historyDir string, keep int) error {
+	if keep <= 0 {
+		return nil
+	}
+	if _, err := os.Stat(livePath); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	batch, err := BatchOf(ctx, livePath)
+	if err != nil {
+		return fmt.Errorf("warehouse: keep the published warehouse in history: %w", err)
+	}
+	if err := os.MkdirAll(historyDir, 0o755); err != nil {
+		return fmt.Errorf("warehouse: publish: %w", err)
+	}
+	old := filepath.Join(historyDir, HistoryName(batch))
+	if err := os.Link(livePath, old); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("warehouse: publish: keep previous: %w", err)
+	}
+	return fsutil.SyncDir(historyDir)
+}
+
+// HistoryName is the file name a warehouse built by batch has in the history folder.
+func HistoryName(batch string) string { return "sof-" + batch + ".duckdb" }
+
+// BatchOf returns the batch that built the warehouse file at path, from its own _build
+// record, so that a file's name in the history always says what it holds, whatever was
+// renamed by hand. The file is opened read-only and closed again before BatchOf returns
+// (DuckDB keeps one instance per path per process while a handle is open).
+func BatchOf(ctx context.Context, path string) (string, error) {
+	db, err := Open(path, true)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	var batch string
+	if err := db.QueryRowContext(ctx, "SELECT batch_id FROM _build").Scan(&batch); err != nil {
+		return "", fmt.Errorf("%s: no build record (_build): %w", path, err)
+	}
+	if batch == "" || strings.ContainsAny(batch, `/\`) {
+		return "", fmt.Errorf("%s: build record names no usable batch (%q)", path, batch)
+	}
+	return batch, nil
+}
+
+// History lists the kept warehouse files, newest batch first. The order is the batches'
+// (ledger.CompareBatchIDs), not the names': "sof-X-2.duckdb" sorts before "sof-X.duckdb"
+// as text although batch X-2 came after X.
 func History(historyDir string) ([]string, error) {
 	entries, err := os.ReadDir(historyDir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -49,18 +96,29 @@ func History(historyDir string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	var names []string
+	var batches []string
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "sof-") && strings.HasSuffix(e.Name(), ".duckdb") {
-			names = append(names, e.Name())
+		if b, ok := historyBatch(e.Name()); ok && e.Type().IsRegular() {
+			batches = append(batches, b)
 		}
 	}
-	// Batch ids are UTC timestamps, so names sort by age.
-	sort.Sort(sort.Reverse(sort.StringSlice(names)))
-	for i, n := range names {
-		names[i] = filepath.Join(historyDir, n)
+	slices.SortFunc(batches, func(a, b string) int { return ledger.CompareBatchIDs(b, a) })
+	names := make([]string, len(batches))
+	for i, b := range batches {
+		names[i] = filepath.Join(historyDir, HistoryName(b))
 	}
 	return names, nil
+}
+
+// HistoryBatch returns the batch a history file's name says built it.
+func HistoryBatch(path string) (string, bool) { return historyBatch(filepath.Base(path)) }
+
+func historyBatch(name string) (string, bool) {
+	if !strings.HasPrefix(name, "sof-") || !strings.HasSuffix(name, ".duckdb") {
+		return "", false
+	}
+	b := strings.TrimSuffix(strings.TrimPrefix(name, "sof-"), ".duckdb")
+	return b, b != ""
 }
 
 func pruneHistory(historyDir string, keep int) error {
@@ -68,7 +126,7 @@ func pruneHistory(historyDir string, keep int) error {
 	if err != nil {
 		return fmt.Errorf("warehouse: history: %w", err)
 	}
-	for i := keep; i < len(files); i++ {
+	for i := max(keep, 0); i < len(files); i++ {
 		if err := os.Remove(files[i]); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("warehouse: history: %w", err)
 		}

@@ -1,0 +1,273 @@
+package batch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/export"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
+	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
+)
+
+func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
+	out := Outcome{Warehouse: b.ws.WarehouseFile()}
+	files, err := b.led.Files()
+	if err != nil {
+		return out, err
+	}
+	fp, err := fingerprint(b.opt.Version, b.cfg.Marts, files)
+	if err != nil {
+		return out, err
+	}
+	b.run.Fingerprint = fp
+	pubState := filepath.Join(b.ws.State(), "published.json")
+	pub, err := readState(pubState)
+	if err != nil {
+		return out, fmt.Errorf("batch: %s: %w", pubState, err)
+	}
+	_, statErr := os.Stat(b.ws.WarehouseFile())
+	if pub.Fingerprint == fp && statErr == nil && !b.opt.ForceBuild {
+		b.log.Info("nothing new since the last published warehouse: not rebuilt", "published_batch", pub.BatchID)
+		b.run.Status = StatusUnchanged
+		b.run.Warehouse = b.ws.WarehouseFile()
+	} else {
+		start := time.Now()
+		built, err := b.build(ctx, files, pub, &out)
+		if err != nil {
+			return out, err
+		}
+		b.run.WarehouseSeconds = time.Since(start).Seconds() - b.run.ExportSeconds
+		now := b.opt.Now().UTC()
+		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: built}); err != nil {
+			return out, err
+		}
+		if err := writeState(filepath.Join(b.ws.State(), "exported.json"), published{BatchID: b.run.BatchID, Fingerprint: b.exportKey(fp), At: now}); err != nil {
+			return out, err
+		}
+		b.run.Status = StatusPublished
+		b.run.Warehouse = b.ws.WarehouseFile()
+		return out, nil
+	}
+	// The warehouse stands; its exports may not, if a crash came between the two renames
+	// or the export settings changed.
+	start := time.Now()
+	exported, err := b.exportIfStale(ctx, fp)
+	if err != nil {
+		return out, err
+	}
+	b.run.ExportSeconds = time.Since(start).Seconds()
+	out.Exports = exported
+	return out, nil
+}
+
+// exportKey identifies the exports of a warehouse under the current export settings.
+func (b *batch) exportKey(fp string) string {
+	return fmt.Sprintf("%s suppress_below=%d", fp, b.cfg.Export.SuppressBelow)
+}
+
+// build builds the warehouse, exports from it and publishes both, and returns the SHA-256
+// of the published warehouse file.
+func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) (string, error) {
+	runs, err := b.led.Runs()
+	if err != nil {
+		return "", err
+	}
+	// The warehouse's _runs shows this run as it will stand once published.
+	current := b.run
+	current.Status = StatusPublished
+	for i := range runs {
+		if runs[i].BatchID == current.BatchID {
+			runs[i] = current
+		}
+	}
+	buildPath := filepath.Join(b.ws.Warehouse(), ".build-"+b.run.BatchID+".duckdb")
+	in := warehouse.Input{
+		Path:        buildPath,
+		LakeDir:     b.ws.Lake(),
+		Files:       files,
+		Runs:        runs,
+		Marts:       b.cfg.Marts,
+		Resources:   &b.cfg.Warehouse,
+		Logger:      b.log,
+		BatchID:     b.run.BatchID,
+		Fingerprint: b.run.Fingerprint,
+	}
+	if b.opt.ForceBuild {
+		b.log.Info("full warehouse build", "why", "asked for (--force)")
+	} else if pub.WarehouseSHA256 == "" {
+		b.log.Info("full warehouse build", "why", "no published warehouse with its digest on record")
+	} else {
+		in.Base, in.BaseSHA256 = b.ws.WarehouseFile(), pub.WarehouseSHA256
+		in.NewFiles = func(base warehouse.BuildInfo) ([]string, string) { return b.filesSince(base, files) }
+	}
+	res, err := warehouse.Build(ctx, in)
+	var ce *warehouse.ChecksError
+	if err != nil && res.Kind == "incremental" && !errors.As(err, &ce) && ctx.Err() == nil {
+		// Whatever stopped the incremental build, a full build from the lake does not
+		// depend on it.
+		b.log.Warn("incremental warehouse build failed: building in full", "error", err)
+		in.Base, in.BaseSHA256, in.NewFiles = "", "", nil
+		res, err = warehouse.Build(ctx, in)
+	}
+	b.run.WarehouseBuild = res.Kind
+	out.Checks, out.Tables = res.Checks, res.Tables
+	for _, c := range res.Checks {
+		if c.Failed() {
+			if c.Severity == sqlmodels.SeverityError {
+				b.run.ChecksFailed++
+			} else {
+				b.run.ChecksWarned++
+			}
+		}
+	}
+	if errors.As(err, &ce) {
+		b.run.Status = StatusChecksFailed
+		b.run.Message = fmt.Sprintf("%v; the last published warehouse is unchanged", err)
+		if kept, kerr := b.keepFailedBuild(buildPath); kerr != nil {
+			b.run.Message += fmt.Sprintf("; the failed build could not be kept: %v", kerr)
+		} else {
+			b.run.Message += "; the failed build is kept at " + kept
+		}
+		return "", err
+	}
+	if err != nil {
+		return "", err
+	}
+	// The exports are made from the new file before it is published, so a failed export
+	// leaves the last published warehouse and exports as they were.
+	staging := filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)
+	start := time.Now()
+	if _, err := export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}); err != nil {
+		os.Remove(buildPath)
+		os.RemoveAll(staging)
+		return "", err
+	}
+	b.run.ExportSeconds = time.Since(start).Seconds()
+	sum, err := fileSHA256(buildPath)
+	if err != nil {
+		os.Remove(buildPath)
+		os.RemoveAll(staging)
+		return "", err
+	}
+	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses); err != nil {
+		return "", err
+	}
+	written, err := publishExports(staging, b.ws.Exports())
+	if err != nil {
+		return "", err
+	}
+	out.Exports = written
+	return sum, nil
+}
+
+// maxBuildsSinceFull bounds a chain of incremental builds: at least every seventh build is
+// a full one, which reads every row from the lake again and writes a compact file.
+const maxBuildsSinceFull = 6
+
+// filesSince decides whether a build may start from base, a copy of the published
+// warehouse, and add only the files delivered since (warehouse.Input.NewFiles). It may when
+// base says it was built, by this program from the same SQL and mart constants, out of
+// files whose ledger records are unchanged, and every file not in it arrived after all
+// that are: then the restatement rule gives the new files' lines precedence, as a full
+// build would. It returns the new files, or why the build must be full.
+func (b *batch) filesSince(base warehouse.BuildInfo, files []ledger.File) (newFiles []string, whyFull string) {
+	if base.BuildsSinceFull >= maxBuildsSinceFull {
+		return nil, fmt.Sprintf("%d incremental builds since the last full one", base.BuildsSinceFull)
+	}
+	inBase := make(map[string]bool, len(base.Files))
+	for _, sha := range base.Files {
+		inBase[sha] = true
+	}
+	var held []ledger.File
+	var lastArrival int64
+	for _, f := range files {
+		if inBase[f.SHA256] {
+			held = append(held, f)
+			lastArrival = max(lastArrival, f.Arrival)
+		}
+	}
+	if len(held) != len(inBase) {
+		return nil, "the published warehouse holds a file the ledger does not"
+	}
+	if fp, err := fingerprint(b.opt.Version, b.cfg.Marts, held); err != nil || fp != base.Fingerprint {
+		return nil, "the program, the SQL, the mart constants or a file's ledger record changed since the published build"
+	}
+	for _, f := range files {
+		if inBase[f.SHA256] {
+			continue
+		}
+		if f.Arrival <= lastArrival {
+			return nil, fmt.Sprintf("%s arrived before a file already published", f.SourcePath)
+		}
+		newFiles = append(newFiles, f.SHA256)
+	}
+	if len(newFiles) == 0 {
+		return nil, "no new files"
+	}
+	return newFiles, ""
+}
+
+// keepFailedBuild moves a build whose data tests failed to failed-<batch>.duckdb for
+// inspection, replacing the one an earlier night left: one is enough to debug, and a week
+// of failures must not fill the disk.
+func (b *batch) keepFailedBuild(buildPath string) (string, error) {
+	old, err := filepath.Glob(filepath.Join(b.ws.Warehouse(), "failed-*.duckdb"))
+	if err != nil {
+		return "", err
+	}
+	for _, p := range old {
+		if err := os.Remove(p); err != nil {
+			return "", err
+		}
+	}
+	failed := filepath.Join(b.ws.Warehouse(), "failed-"+b.run.BatchID+".duckdb")
+	return failed, os.Rename(buildPath, failed)
+}
+
+// publishExports renames each staged export into dir and removes the staging folder.
+func publishExports(staging, dir string) ([]string, error) {
+	entries, err := os.ReadDir(staging)
+	if err != nil {
+		return nil, fmt.Errorf("batch: exports: %w", err)
+	}
+	var written []string
+	for _, e := range entries {
+		dst := filepath.Join(dir, e.Name())
+		if err := fsutil.RenameDurable(filepath.Join(staging, e.Name()), dst); err != nil {
+			return written, fmt.Errorf("batch: exports: %w", err)
+		}
+		written = append(written, dst)
+	}
+	return written, os.Remove(staging)
+}
+
+func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) {
+	state := filepath.Join(b.ws.State(), "exported.json")
+	key := b.exportKey(fp)
+	prev, err := readState(state)
+	if err != nil {
+		return nil, err
+	}
+	opt := export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}
+	paths := export.Paths(b.ws.Exports(), opt)
+	complete := true
+	for _, p := range paths {
+		if _, err := os.Stat(p); err != nil {
+			complete = false
+		}
+	}
+	if prev.Fingerprint == key && complete && !b.opt.ForceBuild {
+		return paths, nil
+	}
+	written, err := export.Run(ctx, b.ws.WarehouseFile(), b.ws.Exports(), opt)
+	if err != nil {
+		return written, err
+	}
+	return written, writeState(state, published{BatchID: b.run.BatchID, Fingerprint: key, At: b.opt.Now().UTC()})
+}

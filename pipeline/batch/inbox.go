@@ -1,0 +1,283 @@
+package batch
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+)
+
+// inboxFile is a file found waiting in the inbox.
+type inboxFile struct {
+	path string // absolute
+	rel  string // relative to the inbox, with forward slashes
+}
+
+func (b *batch) listInbox() ([]inboxFile, error) {
+	var files []inboxFile
+	root := b.ws.Inbox()
+	settle := time.Duration(b.cfg.Ingest.MinFileAgeSeconds) * time.Second
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		name := d.Name()
+		if p != root && (strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~")) {
+			// Hidden and editor files, and uploads in progress named .partial or similar.
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		rel, _ := filepath.Rel(root, p)
+		if settle > 0 {
+			info, err := d.Info()
+			if err != nil {
+				return nil // gone since the listing: not delivered after all
+			}
+			// Wall-clock time, not Options.Now: the question is whether an upload is
+			// still running on this machine now.
+			if age := time.Since(info.ModTime()); age < settle {
+				b.log.Info("file changed too recently: left for the next batch", "file", rel, "age_seconds", int(age.Seconds()))
+				return nil
+			}
+		}
+		files = append(files, inboxFile{path: p, rel: filepath.ToSlash(rel)})
+		return nil
+	})
+	sort.Slice(files, func(i, j int) bool { return arrivesBefore(files[i].rel, files[j].rel) })
+	return files, err
+}
+
+// arrivesBefore orders the files of one batch, and so decides which of two files carrying
+// the same natural key supersedes the other. It is the path order with each file's
+// extension set aside, so that the usual names of a correction sort after the original:
+// "dfe-2024-01.csv" before "dfe-2024-01 (corrected).csv", "dfe-2024-01-v2.csv" and
+// "dfe-2024-01-corrected.csv" (with the extension, " " and "-" would sort before ".").
+func arrivesBefore(a, b string) bool {
+	sa, sb := strings.TrimSuffix(a, path.Ext(a)), strings.TrimSuffix(b, path.Ext(b))
+	if sa != sb {
+		return sa < sb
+	}
+	return a < b
+}
+
+// route finds a file's dataset and source profile: the first profile whose pattern matches,
+// else the dataset named by the file's first folder.
+func (b *batch) route(rel string) (*contract.Dataset, *config.Profile) {
+	if p := b.cfg.ProfileFor(rel); p != nil {
+		ds, _ := contract.Lookup(p.Dataset)
+		return ds, p
+	}
+	first, _, found := strings.Cut(rel, "/")
+	if !found {
+		return nil, nil
+	}
+	ds, ok := contract.Lookup(first)
+	if !ok {
+		return nil, nil
+	}
+	return ds, nil
+}
+
+func (b *batch) ingestInbox(ctx context.Context) error {
+	files, err := b.listInbox()
+	if err != nil {
+		return fmt.Errorf("batch: inbox: %w", err)
+	}
+	known, err := b.led.Files()
+	if err != nil {
+		return err
+	}
+	bySHA := map[string]ledger.File{}
+	var arrival int64
+	for _, f := range known {
+		bySHA[f.SHA256] = f
+		arrival = max(arrival, f.Arrival)
+	}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		sha, size, err := b.keepOriginal(f)
+		if errors.Is(err, fs.ErrNotExist) {
+			b.log.Warn("file left the inbox before it could be read: skipped", "file", f.rel)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("batch: keep original of %s: %w", f.rel, err)
+		}
+		delivery := ledger.Delivery{SHA256: sha, SourcePath: f.rel, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
+		// Only bytes that were taken in are duplicates. Bytes once rejected or quarantined
+		// (a misfiled copy, a layout no profile knew yet) are read again: the department
+		// or the operator has put them back for a reason.
+		if prev, ok := bySHA[sha]; ok && prev.Status == ledger.StatusIngested {
+			b.log.Info("file already ingested: same bytes as an earlier delivery", "file", f.rel, "first_delivered_as", prev.SourcePath, "sha256", sha)
+			delivery.Status = ledger.StatusDuplicate
+			b.run.FilesDuplicate++
+		} else {
+			arrival++
+			rec, err := b.ingestOne(ctx, f, sha, size, arrival)
+			if err != nil {
+				return err
+			}
+			bySHA[sha] = rec
+			delivery.Status = rec.Status
+		}
+		b.run.Deliveries = append(b.run.Deliveries, delivery)
+		// The run record is saved with each delivery, so a crash never loses what the
+		// run had already done.
+		if err := b.led.SaveRun(b.run); err != nil {
+			return err
+		}
+		// The bytes are in the store and the ledger says what became of them: the inbox
+		// copy has done its job.
+		if err := os.Remove(f.path); err != nil {
+			return fmt.Errorf("batch: %w", err)
+		}
+	}
+	return nil
+}
+
+// keepOriginal copies an inbox file into the content-addressed store, hashing the bytes as
+// it copies them, so the stored file holds exactly the bytes its name is the digest of even
+// if the inbox copy changes meanwhile. The ingest then reads the stored copy.
+func (b *batch) keepOriginal(f inboxFile) (sha string, size int64, err error) {
+	in, err := os.Open(f.path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer in.Close()
+	tmp, err := os.CreateTemp(b.ws.Store(), ".incoming-*")
+	if err != nil {
+		return "", 0, err
+	}
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	if size, err = io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Chmod(0o444); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Sync(); err != nil {
+		return "", 0, err
+	}
+	if err = tmp.Close(); err != nil {
+		return "", 0, err
+	}
+	sha = hex.EncodeToString(h.Sum(nil))
+	dst := b.ws.StorePath(sha)
+	if _, statErr := os.Stat(dst); statErr == nil {
+		os.Remove(tmp.Name()) // the same bytes are stored already
+		return sha, size, nil
+	}
+	if err = os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return "", 0, err
+	}
+	return sha, size, fsutil.RenameDurable(tmp.Name(), dst)
+}
+
+func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int64, arrival int64) (ledger.File, error) {
+	log := b.log.With("file", f.rel)
+	rec := ledger.File{SHA256: sha, SourcePath: f.rel, Arrival: arrival, BatchID: b.run.BatchID, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
+	store := b.ws.StorePath(sha)
+	ds, profile := b.route(f.rel)
+	if profile != nil {
+		rec.Profile = profile.Name
+	}
+	if ds == nil {
+		rec.Dataset = ""
+		rec.Status = ledger.StatusRejected
+		rec.Reason = string(ingest.ReasonUnknownDataset)
+		rec.Message = fmt.Sprintf("no source profile matches %q and its folder names no dataset: put it under inbox/<dataset>/ (one of %s)", f.rel, strings.Join(contract.Names(), ", "))
+		b.run.FilesRejected++
+		log.Warn("file rejected", "reason", rec.Reason)
+		return rec, b.led.Commit(rec)
+	}
+	rec.Dataset = ds.Name
+	stage := filepath.Join(b.ws.Staging(), b.run.BatchID)
+	opt := ingest.OptionsFrom(b.cfg.Ingest)
+	opt.BatchID, opt.StageDir, opt.Logger = b.run.BatchID, stage, b.log
+	res, err := ingest.File(ctx, ingest.Input{Path: store, Source: f.rel, SHA256: sha, Dataset: ds, Profile: profile}, opt)
+	if err != nil {
+		return rec, err
+	}
+	rec.Encoding = res.Encoding
+	rec.RowsRead, rec.RowsAccepted, rec.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
+	rec.Status, rec.Reason, rec.Message = string(res.Status), string(res.Reason), res.Message
+	rec.IgnoredColumns = res.IgnoredColumns
+	if len(res.RejectsByReason) > 0 {
+		rec.RejectsByReason = map[string]int64{}
+		for r, n := range res.RejectsByReason {
+			rec.RejectsByReason[string(r)] = n
+		}
+	}
+	// Publish the staged files into the lake, then commit: until the commit record exists,
+	// the lake's readers ignore these files, and a rerun after a crash rewrites them.
+	for _, rel := range res.Outputs {
+		if err := moveIntoLake(stage, b.ws.Lake(), rel); err != nil {
+			return rec, err
+		}
+	}
+	rec.Outputs = res.Outputs
+	if res.RejectsFile != "" {
+		if err := moveIntoLake(stage, b.ws.Lake(), res.RejectsFile); err != nil {
+			return rec, err
+		}
+		rec.RejectsFile = res.RejectsFile
+	}
+	if err := b.led.Commit(rec); err != nil {
+		return rec, err
+	}
+	b.run.RowsRead += res.RowsRead
+	b.run.RowsAccepted += res.RowsAccepted
+	b.run.RowsRejected += res.RowsRejected
+	switch res.Status {
+	case ingest.StatusIngested:
+		b.run.FilesNew++
+	case ingest.StatusRejected:
+		b.run.FilesRejected++
+	case ingest.StatusQuarantined:
+		b.run.FilesQuarantined++
+	}
+	// A clean file is routine; a file with problems is what an operator must see.
+	level := slog.LevelDebug
+	if res.Status != ingest.StatusIngested || res.RowsRejected > 0 {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "file read", "dataset", ds.Name, "status", res.Status, "rows_read", res.RowsRead, "accepted", res.RowsAccepted, "rejected", res.RowsRejected, "reasons", ingest.SummarizeReasons(res.RejectsByReason), "message", res.Message)
+	return rec, nil
+}
+
+func moveIntoLake(stage, lake, rel string) error {
+	dst := filepath.Join(lake, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return fsutil.RenameDurable(filepath.Join(stage, filepath.FromSlash(rel)), dst)
+}

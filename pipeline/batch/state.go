@@ -1,0 +1,103 @@
+package batch
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
+)
+
+// published is what state/published.json and state/exported.json remember.
+type published struct {
+	BatchID     string    `json:"batch_id"`
+	Fingerprint string    `json:"fingerprint"`
+	At          time.Time `json:"at"`
+	// WarehouseSHA256 is the digest of the warehouse file as published: an incremental
+	// build starts from that file only while it still has these bytes.
+	WarehouseSHA256 string `json:"warehouse_sha256,omitempty"`
+}
+
+func readState(p string) (published, error) {
+	var s published
+	b, err := os.ReadFile(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return s, err
+	}
+	return s, json.Unmarshal(b, &s)
+}
+
+func writeState(p string, s published) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(p, append(b, '\n'), 0o644)
+}
+
+// fingerprint identifies everything a warehouse build depends on: the program version, the
+// SQL, the mart constants and the committed files. Equal fingerprints mean an equal build.
+func fingerprint(version string, marts config.Marts, files []ledger.File) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "version %s\n", version)
+	fmt.Fprintf(h, "program %s\n", programDigest())
+	digest, err := sqlmodels.Digest()
+	if err != nil {
+		return "", err
+	}
+	for _, s := range digest {
+		fmt.Fprintf(h, "%d:%s\n", len(s), s)
+	}
+	m, err := json.Marshal(marts)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(h, "marts %s\n", m)
+	for _, f := range files {
+		fmt.Fprintf(h, "file %s %d %s %s\n", f.SHA256, f.Arrival, f.Status, strings.Join(f.Outputs, ","))
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// programDigest is the SHA-256 of the running executable, so that a fingerprint changes
+// with the program itself and not only with its version label (a build from a modified
+// tree can carry an old one). Empty when the executable cannot be read.
+var programDigest = sync.OnceValue(func() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	sum, err := fileSHA256(exe)
+	if err != nil {
+		return ""
+	}
+	return sum
+})
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("batch: %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
