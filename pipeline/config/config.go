@@ -49,6 +49,8 @@ type Config struct {
 	Marts     Marts     `json:"marts"`
 	Export    Export    `json:"export"`
 	Profiles  []Profile `json:"profiles"`
+	// Serve configures `sofpipe serve` (serve.go).
+	Serve Serve `json:"serve"`
 }
 
 // Ingest tunes the CSV to Parquet stage.
@@ -245,6 +247,7 @@ func DefaultConfig() Config {
 		},
 		Warehouse: Warehouse{MemoryLimit: DefaultWarehouseMemoryLimit},
 		Marts:     DefaultMarts(),
+		Serve:     DefaultServe(),
 	}
 }
 
@@ -390,6 +393,7 @@ func (c *Config) Validate() error {
 	if c.Export.SuppressBelow < 0 {
 		bad("export.suppress_below", "must be 0 (off) or more, got %d", c.Export.SuppressBelow)
 	}
+	errs = append(errs, c.Serve.validate()...)
 	for i := range c.Profiles {
 		if err := c.Profiles[i].validate(); err != nil {
 			errs = append(errs, fmt.Errorf("profiles[%d]: %w", i, err))
