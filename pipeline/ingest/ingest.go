@@ -39,6 +39,7 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/csvscan"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/textutil"
 )
 
 // Status is what became of a file.
@@ -60,8 +61,11 @@ const DefaultBufferBytes = 32 << 20
 
 // Input is one file to read.
 type Input struct {
-	Path    string // where the bytes are
-	Source  string // the name it was delivered under, for messages and lineage
+	Path string // where the bytes are
+	// Source is the name the file was delivered under, for messages and lineage. It may be
+	// any bytes (SMB and FTP clients write Windows-1252 names as they are); File stores it
+	// as textutil.ToUTF8 reads it, since Parquet and DuckDB take only valid UTF-8.
+	Source  string
 	SHA256  string // hex digest of the bytes; empty: File computes it alongside the read
 	Dataset *contract.Dataset
 	Profile *config.Profile // nil: canonical headers, auto encoding, comma
@@ -136,6 +140,11 @@ func shortSHA(sha string) string {
 // (disk full, cancelled), and then nothing the ingest wrote is left behind.
 func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	opt = withDefaults(opt)
+	// Everything a file's Parquet holds is valid UTF-8: the text is decoded (csvscan), and
+	// the strings that come from outside it are made so here, once per file, never per
+	// row. One invalid byte in a rejects file made DuckDB refuse it, and so every build.
+	in.Source = textutil.ToUTF8(in.Source)
+	opt.BatchID = textutil.ToUTF8(opt.BatchID)
 	log := opt.Logger.With("stage", "ingest", "file", in.Source, "dataset", in.Dataset.Name)
 	res.RejectsByReason = map[Reason]int64{}
 	res.SHA256 = in.SHA256
@@ -348,7 +357,7 @@ func withDefaults(opt Options) Options {
 func rejectWhole(res Result, reason Reason, msg string) Result {
 	res.Status = StatusRejected
 	res.Reason = reason
-	res.Message = msg
+	res.Message = textutil.ToUTF8(msg) // it may quote an I/O error, which may quote a path
 	return res
 }
 

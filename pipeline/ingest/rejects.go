@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/textutil"
 )
 
 // RejectsSchema is the layout of lake/_rejects/*.parquet and of the warehouse's _rejects.
@@ -54,12 +56,18 @@ type rejectWriter struct {
 }
 
 // newRejectWriter writes under stageDir (empty: validate mode, nothing written); the file
-// is named by the digest (perhaps the provisional one: see digest).
+// is named by the digest (perhaps the provisional one: see digest). The source name and
+// batch id go into every row, so they are made valid UTF-8 here, once (see add).
 func newRejectWriter(stageDir string, d *digest, source, batchID string, mem memory.Allocator, keep int) *rejectWriter {
-	return &rejectWriter{stageDir: stageDir, digest: d, source: source, batchID: batchID, mem: mem, batchRows: 8192, byReason: map[Reason]int64{}, keep: keep}
+	return &rejectWriter{stageDir: stageDir, digest: d, source: textutil.ToUTF8(source), batchID: textutil.ToUTF8(batchID), mem: mem, batchRows: 8192, byReason: map[Reason]int64{}, keep: keep}
 }
 
 func (r *rejectWriter) add(rej Reject) error {
+	// The raw text and the values a message quotes come from the decoder, which yields
+	// valid UTF-8 whatever the bytes. This is the guard at the one door into the rejects
+	// file, so that no future message can make DuckDB refuse it; it costs a scan of the
+	// strings when they are valid, on the rare path of a rejected row.
+	rej.Column, rej.Message, rej.Raw = textutil.ToUTF8(rej.Column), textutil.ToUTF8(rej.Message), textutil.ToUTF8(rej.Raw)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.count++
