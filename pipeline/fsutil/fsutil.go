@@ -9,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 )
 
@@ -113,11 +115,35 @@ func TryLock(path string) (*Lock, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
+			if pid := LockHolder(path); pid > 0 {
+				return nil, fmt.Errorf("%w: process %d holds it (lock %s)", ErrLocked, pid, path)
+			}
 			return nil, fmt.Errorf("%w (lock %s)", ErrLocked, path)
 		}
 		return nil, err
 	}
+	// The holder's process id goes in the file, so that the process refused can say who
+	// holds the workspace (a daemon that holds it for months, say). The lock is the flock,
+	// not the content: a pid left behind by a process that died means nothing, as the
+	// kernel released its lock, and the next holder overwrites it.
+	if err := f.Truncate(0); err == nil {
+		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
 	return &Lock{f: f}, nil
+}
+
+// LockHolder returns the process id written in the lock file at path, or 0 when there is
+// none to read.
+func LockHolder(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	return pid
 }
 
 // Unlock releases the lock.
