@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +12,6 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
@@ -22,7 +21,7 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	flags := newFlagSet("query", stderr)
 	var common commonFlags
 	common.register(flags)
-	format := flags.String("format", "table", "output format: table, csv or json")
+	format := flags.String("format", "table", "output format: table (for reading: DOUBLE rounded to 12 significant digits), csv or json (every value exact: a DOUBLE as the shortest text that reads back to the same float, a DECIMAL with all its digits; json: one object a row, columns in order)")
 	maxWidth := flags.Int("max-width", 80, "table format: cut longer values to this many characters (0: no limit)")
 	if code, ok := parseFlags(flags, args); !ok {
 		return code
@@ -66,81 +65,120 @@ func queryCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return exitCode(stderr, fmt.Errorf("query: %s: %w", setting, err))
 		}
 	}
-	cols, rows, err := queryRows(ctx, db, flags.Arg(0))
-	if err != nil {
+	if err := writeQuery(ctx, db, flags.Arg(0), *format, *maxWidth, stdout); err != nil {
 		return exitCode(stderr, err)
-	}
-	switch *format {
-	case "csv":
-		w := csv.NewWriter(stdout)
-		w.Write(cols)
-		for _, r := range rows {
-			w.Write(r)
-		}
-		w.Flush()
-	case "json":
-		enc := json.NewEncoder(stdout)
-		for _, r := range rows {
-			obj := make(map[string]string, len(cols))
-			for i, c := range cols {
-				obj[c] = r[i]
-			}
-			enc.Encode(obj)
-		}
-	default:
-		writeTable(stdout, cols, rows, *maxWidth)
 	}
 	return ExitOK
 }
 
-// queryRows runs q and renders every value as text.
-func queryRows(ctx context.Context, db *sql.DB, q string) ([]string, [][]string, error) {
+// writeQuery runs q and writes its rows in format. csv and json stream, a row at a time,
+// so a large result is never held in memory; the table needs every row for its widths.
+func writeQuery(ctx context.Context, db *sql.DB, q, format string, maxWidth int, stdout io.Writer) error {
 	rs, err := db.QueryContext(ctx, q)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
 	defer rs.Close()
 	cols, err := rs.Columns()
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	var out [][]string
+	types, err := rs.ColumnTypes()
+	if err != nil {
+		return err
+	}
+	r := &renderer{types: make([]string, len(types)), exact: format != "table"}
+	for i, t := range types {
+		r.types[i] = t.DatabaseTypeName()
+	}
 	vals := make([]any, len(cols))
 	ptrs := make([]any, len(cols))
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	for rs.Next() {
+	cells := make([]cell, len(cols))
+	next := func() (bool, error) {
+		if !rs.Next() {
+			return false, rs.Err()
+		}
 		if err := rs.Scan(ptrs...); err != nil {
-			return nil, nil, err
+			return false, err
 		}
-		row := make([]string, len(cols))
 		for i, v := range vals {
-			row[i] = formatValue(v)
+			cells[i] = r.render(i, v)
 		}
-		out = append(out, row)
+		return true, nil
 	}
-	return cols, out, rs.Err()
-}
 
-func formatValue(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case []byte:
-		return string(v)
-	case time.Time:
-		if v.Hour() == 0 && v.Minute() == 0 && v.Second() == 0 && v.Nanosecond() == 0 {
-			return v.Format("2006-01-02")
+	out := bufio.NewWriter(stdout)
+	switch format {
+	case "csv":
+		w := csv.NewWriter(out)
+		w.Write(cols)
+		rec := make([]string, len(cols))
+		for {
+			ok, err := next()
+			if err != nil || !ok {
+				w.Flush()
+				if err == nil {
+					err = w.Error()
+				}
+				if ferr := out.Flush(); err == nil {
+					err = ferr
+				}
+				return err
+			}
+			for i, c := range cells {
+				rec[i] = c.text // NULL is an empty field, as DuckDB's own CSV writes it
+			}
+			w.Write(rec)
 		}
-		return v.Format(time.RFC3339)
-	case float64:
-		return fmt.Sprintf("%.6g", v)
-	case fmt.Stringer:
-		return v.String()
-	default:
-		return fmt.Sprint(v)
+	case "json":
+		// Each object is written in column order by hand: encoding/json would sort a
+		// map's keys, and would make every value a string.
+		keys := make([]string, len(cols))
+		for i, c := range cols {
+			keys[i] = jsonString(c) + ":"
+		}
+		var line strings.Builder
+		for {
+			ok, err := next()
+			if err != nil || !ok {
+				if ferr := out.Flush(); err == nil {
+					err = ferr
+				}
+				return err
+			}
+			line.Reset()
+			line.WriteByte('{')
+			for i, c := range cells {
+				if i > 0 {
+					line.WriteByte(',')
+				}
+				line.WriteString(keys[i])
+				line.WriteString(c.json())
+			}
+			line.WriteString("}\n")
+			out.WriteString(line.String())
+		}
 	}
+	var rows [][]string
+	for {
+		ok, err := next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		row := make([]string, len(cells))
+		for i, c := range cells {
+			row[i] = c.text
+		}
+		rows = append(rows, row)
+	}
+	writeTable(out, cols, rows, maxWidth)
+	return out.Flush()
 }
 
 func writeTable(w io.Writer, cols []string, rows [][]string, maxWidth int) {
