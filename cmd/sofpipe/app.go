@@ -37,6 +37,8 @@ func commands() []command {
 		{"ingest", "convert one file to Parquet, outside any workspace", ingestCommand},
 		{"query", "run read-only SQL against the published warehouse", queryCommand},
 		{"runs", "list the batch history", runsCommand},
+		{"serve", "run as a daemon: schedules, inbox watch, /metrics, /runs, POST /run", serveCommand},
+		{"config", "config check: print the effective config, or what is wrong with it", configCommand},
 		{"version", "print the version", versionCommand},
 	}
 }
