@@ -35,6 +35,13 @@
 --     (no spend line, or a window with no months), so such a project is red.
 --  8. score: the weighted sum is first rounded to 9 dp, to drop binary floating-point noise,
 --     then to 1 dp half away from zero (69.95 -> 70.0, as a hand computation does).
+--     Every other threshold is decided the same way (DESIGN.md "The two marts"): on the
+--     computed value rounded to 9 dp, never on the raw double, which can land a hair on
+--     the wrong side (4.8 against baseline 4 and target 5 is attainment 0.8, computed
+--     0.7999999999999998; a bcr of 1.5 can come out 1.4999999999999996). The stored
+--     values (attainment, bcr, spend_variance, returns_share) keep full precision; only
+--     the decisions read them rounded. Thresholds come from _params as written in the
+--     config, so they need no rounding. fixtures/golden-thresholds pins each one.
 --  9. reasons: failed gates first, in the order evidence, value, data quality:
 --       "gate failed: no impact result at SMS ≥ 3"              (no qualifying result)
 --       "gate failed: no impact result at SMS ≥ 3 (best SMS 2)"  (best qualifying SMS below)
@@ -213,7 +220,7 @@ attainment AS (
         a.project_id,
         avg(a.attainment ORDER BY a.outcome_id) AS attainment,
         count(*) AS outcomes_measured,
-        avg(CASE WHEN a.attainment >= p.consistency_threshold THEN 1.0 ELSE 0.0 END ORDER BY a.outcome_id) AS consistency
+        avg(CASE WHEN round(a.attainment, 9) >= p.consistency_threshold THEN 1.0 ELSE 0.0 END ORDER BY a.outcome_id) AS consistency
     FROM outcome_attainment AS a
     CROSS JOIN params AS p
     GROUP BY a.project_id
@@ -296,8 +303,9 @@ measures AS (
         CAST(coalesce(m.cost_nominal_gbp, 0) AS DECIMAL(18, 2)) AS cost_nominal_gbp,
         coalesce(m.cost_pv_gbp, 0.0) AS cost_pv_gbp,
         coalesce(m.benefit_pv_gbp, 0.0) AS benefit_pv_gbp,
-        -- DESIGN.md "Money": bcr null when Σ pv(cost) ≤ 0
-        CASE WHEN m.cost_pv_gbp > 0 THEN coalesce(m.benefit_pv_gbp, 0.0) / m.cost_pv_gbp END AS bcr,
+        -- DESIGN.md "Money": bcr null when Σ pv(cost) ≤ 0 (a sum of discounted doubles, so
+        -- decided at 9 dp: refunds that cancel the spend by hand leave no 1e-12 cost)
+        CASE WHEN round(m.cost_pv_gbp, 9) > 0 THEN coalesce(m.benefit_pv_gbp, 0.0) / m.cost_pv_gbp END AS bcr,
         CAST(e.evidence_sms AS INTEGER) AS evidence_sms,
         att.attainment,
         CAST(coalesce(att.outcomes_measured, 0) AS INTEGER) AS outcomes_measured,
@@ -321,20 +329,22 @@ measures AS (
 scored AS (
     SELECT
         ms.*,
-        CASE WHEN ms.returns_share < p.returns_red_below THEN 'red' ELSE 'green' END AS data_quality,
+        -- received / expected of two whole numbers is already the double nearest the exact
+        -- share, as the threshold is; the rounding keeps the rule one rule, not a fix
+        CASE WHEN round(ms.returns_share, 9) < p.returns_red_below THEN 'red' ELSE 'green' END AS data_quality,
         -- E: SMS 1..5 -> sms_scores; none -> 0
         coalesce(p.sms_scores[ms.evidence_sms], 0.0) AS score_evidence,
         -- V: index 1 + number of thresholds ≤ bcr into vfm_scores; null -> 0
         CASE WHEN ms.bcr IS NULL THEN 0.0
-             ELSE coalesce(p.vfm_scores[1 + len(list_filter(p.vfm_thresholds, lambda t: t <= ms.bcr))], 0.0)
+             ELSE coalesce(p.vfm_scores[1 + len(list_filter(p.vfm_thresholds, lambda t: t <= round(ms.bcr, 9)))], 0.0)
         END AS score_value,
         -- A = 100 × min(attainment, 1); none -> 0
         CASE WHEN ms.attainment IS NULL THEN 0.0 ELSE 100 * least(ms.attainment, 1.0) END AS score_attainment,
         -- C = 100 × share ≥ threshold; none -> 0
         coalesce(100 * ms.consistency, 0.0) AS score_consistency,
-        -- D: 100 within tolerance, then falling linearly to 0; no plan -> 0
+        -- D: 100 within tolerance (decided at 9 dp), then falling linearly to 0; no plan -> 0
         CASE WHEN ms.spend_variance IS NULL THEN 0.0
-             WHEN abs(ms.spend_variance) <= p.variance_tolerance THEN 100.0
+             WHEN round(abs(ms.spend_variance), 9) <= p.variance_tolerance THEN 100.0
              ELSE coalesce(100 * greatest(0.0, 1 - (abs(ms.spend_variance) - p.variance_tolerance)
                                                    / NULLIF(p.variance_slope, 0)), 0.0)
         END AS score_delivery,
@@ -356,8 +366,8 @@ weighted AS (
                   + p.weight_joinup * s.score_joinup, 9), 1) AS score,
         -- DESIGN.md "Gates"
         coalesce(s.evidence_sms >= p.gate_min_sms, false) AS gate_evidence,
-        coalesce(s.bcr >= p.gate_min_bcr, false) AS gate_value,
-        s.returns_share >= p.returns_red_below AS gate_data_quality
+        coalesce(round(s.bcr, 9) >= p.gate_min_bcr, false) AS gate_value,
+        round(s.returns_share, 9) >= p.returns_red_below AS gate_data_quality
     FROM scored AS s
     CROSS JOIN params AS p
 ),
@@ -452,12 +462,12 @@ SELECT
         CASE WHEN NOT w.gate_value THEN
             CASE WHEN w.bcr IS NULL THEN 'gate failed: no bcr (cost ≤ 0)'
                  ELSE 'gate failed: bcr '
-                      || regexp_replace(printf('%.2f', floor(round(w.bcr * 100, 6)) / 100), '\.?0+$', '')
+                      || regexp_replace(printf('%.2f', floor(round(round(w.bcr, 9) * 100, 7)) / 100), '\.?0+$', '')
                       || ' < ' || regexp_replace(printf('%.2f', p.gate_min_bcr), '\.?0+$', '')
             END
         END,
         CASE WHEN NOT w.gate_data_quality THEN
-            'gate failed: returns ' || CAST(floor(round(100 * w.returns_share, 6)) AS BIGINT) || '%'
+            'gate failed: returns ' || CAST(floor(round(100 * round(w.returns_share, 9), 7)) AS BIGINT) || '%'
             || ' < ' || CAST(round(100 * p.returns_red_below) AS BIGINT) || '%'
         END,
         st.strongest
