@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 )
 
@@ -16,6 +18,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	var common commonFlags
 	common.register(fs)
 	force := fs.Bool("force", false, "rebuild the warehouse and exports even when nothing changed")
+	metricsFile := fs.String("metrics-file", "", "after the batch, write its metrics to `PATH` (node_exporter textfile format, e.g. /var/lib/node_exporter/textfile/sofpipe.prom)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -29,6 +32,16 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	out, err := batch.Run(ctx, cfg, batch.Options{Version: version, Logger: common.logger(stderr), ForceBuild: *force})
 	printRunSummary(stdout, cfg.Workspace, out)
+	// Not when another process owns the workspace: its batch is not this one, and the
+	// holder (a daemon, or the next run) leaves the metrics.
+	if *metricsFile != "" && !errors.Is(err, fsutil.ErrLocked) {
+		if merr := writeMetricsFile(*metricsFile, cfg.Workspace); merr != nil {
+			fmt.Fprintf(stderr, "sofpipe: %v\n", merr)
+			if err == nil {
+				return ExitFailure
+			}
+		}
+	}
 	return exitCode(stderr, err)
 }
 
@@ -53,12 +66,28 @@ func printRunSummary(w io.Writer, workspace string, out batch.Outcome) {
 		}
 		tw.Flush()
 	}
+	// Only what this batch wrote: a build whose data tests failed published nothing, and
+	// a batch with nothing new left the warehouse and exports standing.
 	abs, _ := filepath.Abs(workspace)
 	fmt.Fprintln(w, "  outputs:")
-	fmt.Fprintf(w, "    warehouse  %s\n", out.Warehouse)
+	switch {
+	case r.Status == batch.StatusUnchanged:
+		fmt.Fprintf(w, "    warehouse  %s (unchanged)\n", r.Warehouse)
+	case out.Warehouse != "":
+		fmt.Fprintf(w, "    warehouse  %s\n", out.Warehouse)
+	default:
+		fmt.Fprintln(w, "    warehouse  none published: the last published warehouse and exports stand")
+	}
 	for _, e := range out.Exports {
 		fmt.Fprintf(w, "    export     %s\n", e)
 	}
-	fmt.Fprintf(w, "    lake       %s\n", filepath.Join(abs, "lake"))
-	fmt.Fprintf(w, "    rejects    %s\n", filepath.Join(abs, "lake", "_rejects"))
+	if r.FilesNew+r.FilesRejected+r.FilesQuarantined > 0 {
+		fmt.Fprintf(w, "    lake       %s\n", filepath.Join(abs, "lake"))
+	}
+	if r.RowsRejected > 0 || r.FilesRejected+r.FilesQuarantined > 0 {
+		fmt.Fprintf(w, "    rejects    %s\n", filepath.Join(abs, "lake", "_rejects"))
+	}
+	if out.InboxSkipped > 0 {
+		fmt.Fprintf(w, "  inbox: %d entries could not be read as deliveries (see the log)\n", out.InboxSkipped)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -27,7 +28,9 @@ const (
 	StatusUnchanged    = "unchanged" // nothing new: the published warehouse still holds
 	StatusChecksFailed = "checks_failed"
 	StatusFailed       = "failed"
-	StatusAbandoned    = "abandoned" // a run that never finished (crash, kill -9)
+	StatusAbandoned    = "abandoned"   // a run that never finished (crash, kill -9)
+	StatusCancelled    = "cancelled"   // stopped on purpose (SIGTERM, shutdown) before it finished
+	StatusRolledBack   = "rolled_back" // sofpipe rollback put a kept warehouse back
 )
 
 // Options are the parts of a run that do not come from the config.
@@ -38,6 +41,25 @@ type Options struct {
 	Now func() time.Time
 	// ForceBuild rebuilds the warehouse even when nothing changed.
 	ForceBuild bool
+	// LockHeld says the caller already holds the workspace lock (the daemon, which owns
+	// the workspace for its whole life): Run does not take it.
+	LockHeld bool
+	// OnStart, when set, is called once the batch has its id and its run record, before
+	// it reads anything.
+	OnStart func(batchID string)
+
+	// afterClaim is a test hook: called after a file is claimed, before it is read.
+	afterClaim func(rel string)
+	// reached is a test hook: called at each named point of a run where a crash leaves
+	// records to tidy (see crash_test.go).
+	reached func(point string)
+}
+
+// reach calls the test hook for a named point of the run.
+func (o Options) reach(point string) {
+	if o.reached != nil {
+		o.reached(point)
+	}
 }
 
 // Outcome is what a run did and where its outputs are.
@@ -47,6 +69,10 @@ type Outcome struct {
 	Exports   []string
 	Checks    []warehouse.Check
 	Tables    map[string]int64
+	// InboxSkipped counts the inbox entries this batch could not read as deliveries
+	// (symbolic links and other non-regular files, unreadable files and folders); each
+	// was logged.
+	InboxSkipped int
 }
 
 // Run executes one batch in the workspace cfg names.
@@ -64,22 +90,29 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 	if err := ws.Init(); err != nil {
 		return out, err
 	}
-	lock, err := ws.Lock()
-	if err != nil {
-		return out, err
+	if !opt.LockHeld {
+		lock, err := ws.Lock()
+		if err != nil {
+			return out, err
+		}
+		defer lock.Unlock()
 	}
-	defer lock.Unlock()
 
 	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
+	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led, log: opt.Logger}
+	// Temporary files of a crashed run go first, so that nothing below reads them.
+	if err := b.cleanLeftovers(); err != nil {
+		return out, err
+	}
 	runs, err := led.Runs()
 	if err != nil {
 		return out, err
 	}
-	if err := markAbandoned(led, runs); err != nil {
+	if runs, err = b.recoverRuns(ctx, runs); err != nil {
 		return out, err
 	}
-	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led}
-	b.run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, StartedAt: opt.Now().UTC(), Status: StatusRunning}
+	b.earlier = runs
+	b.run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, ProgramSHA256: programDigest(), StartedAt: opt.Now().UTC(), Status: StatusRunning}
 	b.log = opt.Logger.With("batch", b.run.BatchID)
 	if err := led.SaveRun(b.run); err != nil {
 		return out, err
@@ -87,16 +120,20 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 	defer func() {
 		b.run.FinishedAt = opt.Now().UTC()
 		if err != nil && b.run.Status == StatusRunning {
-			b.run.Status = StatusFailed
-			b.run.Message = err.Error()
+			b.run.Status, b.run.Message = StatusFailed, oneLine(err.Error())
+			if ctx.Err() != nil {
+				b.run.Status = StatusCancelled
+				b.run.Message = "cancelled before it finished (" + oneLine(context.Cause(ctx).Error()) + "); nothing of it was published, and the next batch takes up its files"
+			}
 		}
 		if serr := led.SaveRun(b.run); serr != nil && err == nil {
 			err = serr
 		}
 		out.Run = b.run
+		out.InboxSkipped = b.inboxSkipped
 	}()
-	if err := b.cleanLeftovers(); err != nil {
-		return out, err
+	if opt.OnStart != nil {
+		opt.OnStart(b.run.BatchID)
 	}
 	start := time.Now()
 	if err := b.ingestInbox(ctx); err != nil {
@@ -109,6 +146,10 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 	return b.buildAndPublish(ctx)
 }
 
+// oneLine folds a message onto one line, as a run record and `sofpipe runs` show it
+// (DuckDB's errors span several).
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
 type batch struct {
 	cfg config.Config
 	opt Options
@@ -116,6 +157,10 @@ type batch struct {
 	led *ledger.Ledger
 	log *slog.Logger
 	run ledger.Run
+	// earlier are the runs before this one, as recoverRuns left them.
+	earlier []ledger.Run
+	// inboxSkipped counts inbox entries that cannot be read as deliveries.
+	inboxSkipped int
 }
 
 // newBatchID is the UTC start time to the second, made unique against earlier runs; batch
@@ -133,19 +178,6 @@ func newBatchID(now time.Time, runs []ledger.Run) string {
 	return id
 }
 
-func markAbandoned(led *ledger.Ledger, runs []ledger.Run) error {
-	for _, r := range runs {
-		if r.Status == StatusRunning {
-			r.Status = StatusAbandoned
-			r.Message = "the process stopped before the run finished; the next run picked up its work"
-			if err := led.SaveRun(r); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // cleanLeftovers removes what a crashed run left half-done: staged lake files and partial
 // warehouse builds. Nothing there was ever published.
 func (b *batch) cleanLeftovers() error {
@@ -159,6 +191,13 @@ func (b *batch) cleanLeftovers() error {
 		filepath.Join(b.ws.Warehouse(), ".build-*"),
 		filepath.Join(b.ws.Store(), ".incoming-*"),
 		filepath.Join(b.ws.Exports(), ".staging-*"),
+		// fsutil.CreateAtomic's temporary files, of records and exports that were being
+		// written when the process stopped.
+		filepath.Join(b.ws.LedgerFiles(), ".*.tmp-*"),
+		filepath.Join(b.ws.LedgerRuns(), ".*.tmp-*"),
+		filepath.Join(b.ws.State(), ".*.tmp-*"),
+		filepath.Join(b.ws.Exports(), ".*.tmp*"), // export.Run writes .<name>.tmp.<ext>
+		filepath.Join(b.ws.Warehouse(), ".*.tmp-*"),
 	} {
 		leftovers, err := filepath.Glob(pattern)
 		if err != nil {

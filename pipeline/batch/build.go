@@ -16,7 +16,9 @@ import (
 )
 
 func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
-	out := Outcome{Warehouse: b.ws.WarehouseFile()}
+	// out names only what this batch published: a build whose data tests failed leaves
+	// the warehouse and exports as they were, and names none.
+	var out Outcome
 	files, err := b.led.Files()
 	if err != nil {
 		return out, err
@@ -47,11 +49,13 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: built}); err != nil {
 			return out, err
 		}
+		b.opt.reach("state saved")
 		if err := writeState(filepath.Join(b.ws.State(), "exported.json"), published{BatchID: b.run.BatchID, Fingerprint: b.exportKey(fp), At: now}); err != nil {
 			return out, err
 		}
 		b.run.Status = StatusPublished
 		b.run.Warehouse = b.ws.WarehouseFile()
+		out.Warehouse = b.run.Warehouse
 		return out, nil
 	}
 	// The warehouse stands; its exports may not, if a crash came between the two renames
@@ -61,7 +65,9 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	b.run.ExportSeconds = time.Since(start).Seconds()
+	if len(exported) > 0 {
+		b.run.ExportSeconds = time.Since(start).Seconds()
+	}
 	out.Exports = exported
 	return out, nil
 }
@@ -158,6 +164,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses); err != nil {
 		return "", err
 	}
+	b.opt.reach("warehouse published")
 	written, err := publishExports(staging, b.ws.Exports())
 	if err != nil {
 		return "", err
@@ -247,6 +254,9 @@ func publishExports(staging, dir string) ([]string, error) {
 	return written, os.Remove(staging)
 }
 
+// exportIfStale exports the published warehouse again when the exports on disk are not
+// its own under the current settings, and returns the files it wrote (none when they
+// were).
 func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) {
 	state := filepath.Join(b.ws.State(), "exported.json")
 	key := b.exportKey(fp)
@@ -263,7 +273,7 @@ func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) 
 		}
 	}
 	if prev.Fingerprint == key && complete && !b.opt.ForceBuild {
-		return paths, nil
+		return nil, nil
 	}
 	written, err := export.Run(ctx, b.ws.WarehouseFile(), b.ws.Exports(), opt)
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,11 +24,37 @@ import (
 // the crash test starts it as a real process so it can kill it with SIGKILL.
 const childWorkspaceEnv = "SOFPIPE_TEST_CHILD_WORKSPACE"
 
+// childCrashAtEnv names a point of the run (batch.WithReached) at which the child kills
+// itself with SIGKILL; childGateEnv names a file the child waits for before it starts.
+const (
+	childCrashAtEnv = "SOFPIPE_TEST_CHILD_CRASH_AT"
+	childGateEnv    = "SOFPIPE_TEST_CHILD_GATE"
+)
+
 func TestMain(m *testing.M) {
 	if ws := os.Getenv(childWorkspaceEnv); ws != "" {
 		cfg := config.DefaultConfig()
 		cfg.Workspace = ws
-		if _, err := batch.Run(context.Background(), cfg, batch.Options{Version: "test"}); err != nil {
+		opt := batch.Options{Version: "test"}
+		if point := os.Getenv(childCrashAtEnv); point != "" {
+			opt = batch.WithReached(opt, func(p string) {
+				if p == point {
+					syscall.Kill(os.Getpid(), syscall.SIGKILL)
+				}
+			})
+		}
+		if gate := os.Getenv(childGateEnv); gate != "" {
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+				if _, err := os.Stat(gate); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					fmt.Fprintln(os.Stderr, "gate never opened")
+					os.Exit(2)
+				}
+			}
+		}
+		if _, err := batch.Run(context.Background(), cfg, opt); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -82,6 +109,7 @@ func TestCrashAnywhereRerunFinishes(t *testing.T) {
 	deliver(t, reference, second)
 	runBatch(t, reference, clock(), false)
 	want := martContents(t, reference)
+	wantRecords := cleanRecords(t, first, second)
 
 	for _, delay := range []time.Duration{0, 25, 50, 100, 150, 200, 230, 260, 300, 450, 700, 1000} {
 		t.Run(fmt.Sprintf("kill_after_%dms", delay), func(t *testing.T) {
@@ -116,6 +144,9 @@ func TestCrashAnywhereRerunFinishes(t *testing.T) {
 				t.Errorf("rerun (status %s) did not finish the job (-want +got):\n%s", out.Run.Status, diff)
 			}
 			assertNoLeftovers(t, cfg)
+			if diff := cmp.Diff(wantRecords, recordsOf(t, cfg)); diff != "" {
+				t.Errorf("after the kill and a rerun the ledger and run history differ from a run without the kill (-want +got):\n%s", diff)
+			}
 		})
 	}
 }

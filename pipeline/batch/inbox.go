@@ -21,23 +21,79 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/textutil"
 )
 
 // inboxFile is a file found waiting in the inbox.
 type inboxFile struct {
 	path string // absolute
-	rel  string // relative to the inbox, with forward slashes
+	// rel is the name it was delivered as, relative to the inbox with forward slashes, as
+	// valid UTF-8 (textutil.ToUTF8: a byte that is not UTF-8 read as Windows-1252, as SMB
+	// and FTP clients write names), since every string written to Parquet or DuckDB must
+	// be; rawRel holds the name's own bytes when they differ.
+	rel    string
+	rawRel string
+	// claimedBy is the batch that had claimed the file (renamed it to a claim name beside
+	// it) and stopped before it finished with it; empty for a file as delivered.
+	claimedBy string
 }
 
+func newInboxFile(path, rel string) inboxFile {
+	rel = filepath.ToSlash(rel)
+	f := inboxFile{path: path, rel: textutil.ToUTF8(rel)}
+	if f.rel != rel {
+		f.rawRel = rel
+	}
+	return f
+}
+
+// claimPrefix starts the hidden name a batch renames a file to before it reads it (see
+// claim), in the file's own folder so that the rename never crosses file systems.
+const claimPrefix = ".sofpipe-claimed."
+
+// claimName is the name batch gives the file name while it reads it.
+func claimName(batch, name string) string { return claimPrefix + batch + "." + name }
+
+// parseClaimName returns the batch and original name of a claim name.
+func parseClaimName(name string) (batch, original string, ok bool) {
+	rest, found := strings.CutPrefix(name, claimPrefix)
+	if !found {
+		return "", "", false
+	}
+	// Batch ids hold no dots.
+	batch, original, ok = strings.Cut(rest, ".")
+	return batch, original, ok && batch != "" && original != ""
+}
+
+// listInbox returns the files waiting in the inbox, in the order they count as arriving,
+// with the files that a batch which stopped part way had claimed and not finished among
+// them under the names they were delivered as. Entries that can never be read as a
+// delivery (symbolic links, devices, folders it cannot list) are logged and counted in
+// b.inboxSkipped, every batch, so that a delivery nobody will read is seen.
 func (b *batch) listInbox() ([]inboxFile, error) {
 	var files []inboxFile
 	root := b.ws.Inbox()
 	settle := time.Duration(b.cfg.Ingest.MinFileAgeSeconds) * time.Second
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		rel, _ := filepath.Rel(root, p)
 		if err != nil {
-			return err
+			if p == root {
+				return err
+			}
+			b.inboxSkipped++
+			b.log.Warn("inbox entry cannot be read: skipped until it can", "file", rel, "error", err)
+			if d != nil && d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
 		}
 		name := d.Name()
+		if batch, original, ok := parseClaimName(name); ok && d.Type().IsRegular() {
+			f := newInboxFile(p, filepath.Join(filepath.Dir(rel), original))
+			f.claimedBy = batch
+			files = append(files, f)
+			return nil
+		}
 		if p != root && (strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~")) {
 			// Hidden and editor files, and uploads in progress named .partial or similar.
 			if d.IsDir() {
@@ -45,10 +101,14 @@ func (b *batch) listInbox() ([]inboxFile, error) {
 			}
 			return nil
 		}
-		if !d.Type().IsRegular() {
+		if d.IsDir() {
 			return nil
 		}
-		rel, _ := filepath.Rel(root, p)
+		if !d.Type().IsRegular() {
+			b.inboxSkipped++
+			b.log.Warn("inbox entry is not a regular file (a symbolic link, device or pipe): never read; deliver the file itself", "file", rel, "type", d.Type().String())
+			return nil
+		}
 		if settle > 0 {
 			info, err := d.Info()
 			if err != nil {
@@ -61,11 +121,32 @@ func (b *batch) listInbox() ([]inboxFile, error) {
 				return nil
 			}
 		}
-		files = append(files, inboxFile{path: p, rel: filepath.ToSlash(rel)})
+		files = append(files, newInboxFile(p, rel))
 		return nil
 	})
-	sort.Slice(files, func(i, j int) bool { return arrivesBefore(files[i].rel, files[j].rel) })
+	// A file claimed by an earlier batch arrived before one now delivered under its name.
+	sort.SliceStable(files, func(i, j int) bool {
+		if files[i].rel == files[j].rel {
+			return files[i].claimedBy != "" && files[j].claimedBy == ""
+		}
+		return arrivesBefore(files[i].rel, files[j].rel)
+	})
 	return files, err
+}
+
+// claim renames a delivered file to a claim name beside it before the batch reads it, so
+// that whatever is delivered under the name meanwhile (a correction uploaded as .name and
+// renamed over it) is a new file that this batch leaves alone for the next, instead of
+// bytes it would delete unread. It returns the path to read and, in the end, to remove.
+func (b *batch) claim(f inboxFile) (string, error) {
+	if f.claimedBy != "" {
+		return f.path, nil
+	}
+	claimed := filepath.Join(filepath.Dir(f.path), claimName(b.run.BatchID, filepath.Base(f.path)))
+	if err := os.Rename(f.path, claimed); err != nil {
+		return "", err
+	}
+	return claimed, nil
 }
 
 // arrivesBefore orders the files of one batch, and so decides which of two files carrying
@@ -114,19 +195,52 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 		bySHA[f.SHA256] = f
 		arrival = max(arrival, f.Arrival)
 	}
+	// A file that a batch which stopped part way had claimed is done when that batch's
+	// record holds its delivery: only the claimed copy is left to remove.
+	done := map[[2]string]bool{}
+	for _, r := range b.earlier {
+		for _, d := range r.Deliveries {
+			done[[2]string{r.BatchID, d.SourcePath}] = true
+		}
+	}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		sha, size, err := b.keepOriginal(f)
+		if f.claimedBy != "" && done[[2]string{f.claimedBy, f.rel}] {
+			if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("batch: %w", err)
+			}
+			continue
+		}
+		path, err := b.claim(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			b.log.Warn("file left the inbox before it could be read: skipped", "file", f.rel)
 			continue
 		}
 		if err != nil {
+			return fmt.Errorf("batch: claim %s: %w", f.rel, err)
+		}
+		if b.opt.afterClaim != nil {
+			b.opt.afterClaim(f.rel)
+		}
+		sha, size, err := b.keepOriginal(path)
+		if errors.Is(err, fs.ErrPermission) {
+			// A delivery the service user may not read stays where it was, under its own
+			// name, and is read on a later night once its permissions are mended.
+			b.inboxSkipped++
+			b.log.Warn("file cannot be read by this user: left in the inbox for a later batch", "file", f.rel, "error", err)
+			if _, statErr := os.Lstat(f.path); errors.Is(statErr, fs.ErrNotExist) {
+				if err := os.Rename(path, f.path); err != nil {
+					return fmt.Errorf("batch: give back %s: %w", f.rel, err)
+				}
+			}
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("batch: keep original of %s: %w", f.rel, err)
 		}
-		delivery := ledger.Delivery{SHA256: sha, SourcePath: f.rel, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
+		delivery := ledger.Delivery{SHA256: sha, SourcePath: f.rel, SourcePathBytes: []byte(f.rawRel), ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
 		// Only bytes that were taken in are duplicates. Bytes once rejected or quarantined
 		// (a misfiled copy, a layout no profile knew yet) are read again: the department
 		// or the operator has put them back for a reason.
@@ -143,15 +257,18 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 			bySHA[sha] = rec
 			delivery.Status = rec.Status
 		}
+		b.opt.reach("file committed")
 		b.run.Deliveries = append(b.run.Deliveries, delivery)
 		// The run record is saved with each delivery, so a crash never loses what the
-		// run had already done.
+		// run had already done (a crash before this line is tidied by recoverRuns).
 		if err := b.led.SaveRun(b.run); err != nil {
 			return err
 		}
-		// The bytes are in the store and the ledger says what became of them: the inbox
-		// copy has done its job.
-		if err := os.Remove(f.path); err != nil {
+		b.opt.reach("delivery recorded")
+		// The bytes are in the store and the ledger says what became of them: the claimed
+		// copy has done its job. Whatever was delivered under the name since is not
+		// touched.
+		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("batch: %w", err)
 		}
 	}
@@ -161,8 +278,8 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 // keepOriginal copies an inbox file into the content-addressed store, hashing the bytes as
 // it copies them, so the stored file holds exactly the bytes its name is the digest of even
 // if the inbox copy changes meanwhile. The ingest then reads the stored copy.
-func (b *batch) keepOriginal(f inboxFile) (sha string, size int64, err error) {
-	in, err := os.Open(f.path)
+func (b *batch) keepOriginal(path string) (sha string, size int64, err error) {
+	in, err := os.Open(path)
 	if err != nil {
 		return "", 0, err
 	}
@@ -204,7 +321,7 @@ func (b *batch) keepOriginal(f inboxFile) (sha string, size int64, err error) {
 
 func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int64, arrival int64) (ledger.File, error) {
 	log := b.log.With("file", f.rel)
-	rec := ledger.File{SHA256: sha, SourcePath: f.rel, Arrival: arrival, BatchID: b.run.BatchID, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
+	rec := ledger.File{SHA256: sha, SourcePath: f.rel, SourcePathBytes: []byte(f.rawRel), Arrival: arrival, BatchID: b.run.BatchID, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
 	store := b.ws.StorePath(sha)
 	ds, profile := b.route(f.rel)
 	if profile != nil {

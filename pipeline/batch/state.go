@@ -76,17 +76,39 @@ func fingerprint(version string, marts config.Marts, files []ledger.File) (strin
 // programDigest is the SHA-256 of the running executable, so that a fingerprint changes
 // with the program itself and not only with its version label (a build from a modified
 // tree can carry an old one). Empty when the executable cannot be read.
+//
+// The executable is opened when the process starts (runningExecutable) and hashed through
+// that handle when first needed: an install that replaces the file on disk while a
+// process runs (the daemon lives for months) gives the path a new file, and the handle
+// still reads the bytes this process is running.
 var programDigest = sync.OnceValue(func() string {
+	if runningExecutable == nil {
+		return ""
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, io.NewSectionReader(runningExecutable, 0, 1<<62)); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+// runningExecutable is the executable this process runs, opened at start-up. On Linux
+// /proc/self/exe names the very file the process was started from, even once its path
+// names another; elsewhere the path os.Executable gives is opened at once.
+var runningExecutable = func() *os.File {
+	if f, err := os.Open("/proc/self/exe"); err == nil {
+		return f
+	}
 	exe, err := os.Executable()
 	if err != nil {
-		return ""
+		return nil
 	}
-	sum, err := fileSHA256(exe)
+	f, err := os.Open(exe)
 	if err != nil {
-		return ""
+		return nil
 	}
-	return sum
-})
+	return f
+}()
 
 // fileSHA256 returns the hex SHA-256 of the file at path.
 func fileSHA256(path string) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 )
 
 // TestNonUTF8FileNameDoesNotPoisonTheLake is issue 8's defect 2 through the batch: a
@@ -53,6 +54,17 @@ func TestNonUTF8FileNameDoesNotPoisonTheLake(t *testing.T) {
 		}
 	}
 	check("first night", runBatch(t, cfg, now, false))
+	// The ledger keeps the name's own bytes beside the readable name.
+	led := ledger.Open(filepath.Join(cfg.Workspace, "lake", "_ledger", "files"), filepath.Join(cfg.Workspace, "lake", "_ledger", "runs"))
+	files, err := led.Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if f.SHA256 == sha && string(f.SourcePathBytes) != "spend/dfe-\xA3-2023-24.csv" {
+			t.Errorf("ledger: source_path_bytes %q, want the name's own bytes", f.SourcePathBytes)
+		}
+	}
 
 	// The next night a normal return arrives: the build reads the first night's rejects
 	// file again, with the new one.

@@ -30,15 +30,18 @@ const (
 
 // File is the commit record of one delivered file's bytes.
 type File struct {
-	SHA256     string    `json:"sha256"`
-	Dataset    string    `json:"dataset"`
-	SourcePath string    `json:"source_path"` // as first delivered, relative to the inbox
-	Profile    string    `json:"profile,omitempty"`
-	Arrival    int64     `json:"arrival"` // order of first delivery; later supersedes earlier
-	BatchID    string    `json:"batch_id"`
-	ReceivedAt time.Time `json:"received_at"`
-	SizeBytes  int64     `json:"size_bytes"`
-	Encoding   string    `json:"encoding,omitempty"`
+	SHA256     string `json:"sha256"`
+	Dataset    string `json:"dataset"`
+	SourcePath string `json:"source_path"` // as first delivered, relative to the inbox
+	// SourcePathBytes is the name's own bytes when they are not valid UTF-8 (SourcePath
+	// then reads them as Windows-1252); JSON holds them in base64.
+	SourcePathBytes []byte    `json:"source_path_bytes,omitempty"`
+	Profile         string    `json:"profile,omitempty"`
+	Arrival         int64     `json:"arrival"` // order of first delivery; later supersedes earlier
+	BatchID         string    `json:"batch_id"`
+	ReceivedAt      time.Time `json:"received_at"`
+	SizeBytes       int64     `json:"size_bytes"`
+	Encoding        string    `json:"encoding,omitempty"`
 
 	RowsRead        int64            `json:"rows_read"`
 	RowsAccepted    int64            `json:"rows_accepted"`
@@ -57,21 +60,27 @@ type File struct {
 
 // Delivery is one arrival of a file in the inbox, including redeliveries of known bytes.
 type Delivery struct {
-	SHA256     string    `json:"sha256"`
-	SourcePath string    `json:"source_path"`
-	ReceivedAt time.Time `json:"received_at"`
-	SizeBytes  int64     `json:"size_bytes"`
+	SHA256     string `json:"sha256"`
+	SourcePath string `json:"source_path"`
+	// SourcePathBytes: as in File.
+	SourcePathBytes []byte    `json:"source_path_bytes,omitempty"`
+	ReceivedAt      time.Time `json:"received_at"`
+	SizeBytes       int64     `json:"size_bytes"`
 	// Status is the file's status, or "duplicate" when the bytes were already known.
 	Status string `json:"status"`
 }
 
 // Run is the record of one batch.
 type Run struct {
-	BatchID    string     `json:"batch_id"`
-	Version    string     `json:"version"`
-	StartedAt  time.Time  `json:"started_at"`
-	FinishedAt time.Time  `json:"finished_at"`
-	Status     string     `json:"status"` // published, unchanged, failed, checks_failed
+	BatchID   string    `json:"batch_id"`
+	Version   string    `json:"version"`
+	StartedAt time.Time `json:"started_at"`
+	// FinishedAt is zero, and left out of the JSON, while the run has not finished or
+	// when it never did (a run recovered after a crash).
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// Status: running, published, unchanged, failed, checks_failed, cancelled, abandoned,
+	// rolled_back.
+	Status     string     `json:"status"`
 	Message    string     `json:"message,omitempty"`
 	Deliveries []Delivery `json:"deliveries,omitempty"`
 
@@ -89,6 +98,9 @@ type Run struct {
 	ExportSeconds    float64 `json:"export_seconds"`
 	ChecksFailed     int     `json:"checks_failed"`
 	ChecksWarned     int     `json:"checks_warned"`
+	// ProgramSHA256 is the SHA-256 of the executable that ran the batch, taken when the
+	// process started (a binary replaced on disk later does not change it).
+	ProgramSHA256 string `json:"program_sha256,omitempty"`
 	// WarehouseBuild is "full" or "incremental" (the published warehouse plus the new
 	// files), or empty when the warehouse was not rebuilt.
 	WarehouseBuild string `json:"warehouse_build,omitempty"`

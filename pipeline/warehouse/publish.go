@@ -133,3 +133,28 @@ func pruneHistory(historyDir string, keep int) error {
 	}
 	return nil
 }
+
+// Stamp is what a warehouse file says of itself: its build record and how many of its data
+// tests failed or warned.
+type Stamp struct {
+	BuildInfo
+	ChecksFailed, ChecksWarned int
+}
+
+// ReadStamp reads a warehouse file's Stamp, opening it read-only and closing it again.
+func ReadStamp(ctx context.Context, path string) (Stamp, error) {
+	var s Stamp
+	db, err := Open(path, true)
+	if err != nil {
+		return s, err
+	}
+	defer db.Close()
+	if s.BuildInfo, err = readBuild(ctx, db); err != nil {
+		return s, fmt.Errorf("%s: %w", path, err)
+	}
+	err = db.QueryRowContext(ctx, "SELECT count(*) FILTER (status = 'fail'), count(*) FILTER (status = 'warn') FROM _checks").Scan(&s.ChecksFailed, &s.ChecksWarned)
+	if err != nil {
+		return s, fmt.Errorf("%s: _checks: %w", path, err)
+	}
+	return s, nil
+}

@@ -220,7 +220,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 			runs[i].WarehouseBuild = build.Kind
 		}
 	}
-	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, db, in.Path, in.Files, runs) }); err != nil {
+	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, db, in.Path, in.BatchID, in.Files, runs) }); err != nil {
 		return res, err
 	}
 	// The raw tables have no order of their own (every model orders what it builds), so
@@ -347,7 +347,7 @@ func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
 
 // loadLedger writes the ledger's records as newline-delimited JSON beside the build and
 // reads them with DuckDB's JSON reader: one statement instead of a round trip per row.
-func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledger.File, runs []ledger.Run) error {
+func loadLedger(ctx context.Context, db *sql.DB, buildPath, building string, files []ledger.File, runs []ledger.Run) error {
 	type fileRow struct {
 		ledger.File
 		Deliveries int `json:"deliveries"`
@@ -357,6 +357,14 @@ func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledge
 		BatchID string `json:"batch_id"`
 		ledger.Delivery
 	}
+	// The run that builds the file has not finished when it is built: its finish time and
+	// its warehouse and export seconds are not known, so they are NULL (never a made-up
+	// date or zero). Finish times of runs that never finished are NULL too.
+	type runRow struct {
+		ledger.Run
+		WarehouseSeconds *float64 `json:"warehouse_seconds"`
+		ExportSeconds    *float64 `json:"export_seconds"`
+	}
 	var deliveryRows []any
 	var runRows []any
 	for _, r := range runs {
@@ -365,7 +373,11 @@ func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledge
 			deliveryRows = append(deliveryRows, deliveryRow{r.BatchID, d})
 		}
 		r.Deliveries = nil
-		runRows = append(runRows, r)
+		row := runRow{Run: r}
+		if r.BatchID != building {
+			row.WarehouseSeconds, row.ExportSeconds = &r.WarehouseSeconds, &r.ExportSeconds
+		}
+		runRows = append(runRows, row)
 	}
 	var fileRows []any
 	for _, f := range files {
@@ -379,7 +391,7 @@ func loadLedger(ctx context.Context, db *sql.DB, buildPath string, files []ledge
 			`sha256 AS file_sha256, dataset, source_path, profile, arrival, batch_id, received_at, size_bytes, encoding, rows_read, rows_accepted, rows_rejected, rows_read = rows_accepted + rows_rejected AS rows_balance, rejects_by_reason, status, reason, message, ignored_columns, outputs, rejects_file, deliveries`, fileRows},
 		{"_deliveries", `{batch_id: 'VARCHAR', sha256: 'VARCHAR', source_path: 'VARCHAR', received_at: 'TIMESTAMPTZ', size_bytes: 'BIGINT', status: 'VARCHAR'}`,
 			`batch_id, sha256 AS file_sha256, source_path, received_at, size_bytes, status`, deliveryRows},
-		{"_runs", `{batch_id: 'VARCHAR', version: 'VARCHAR', started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', status: 'VARCHAR', message: 'VARCHAR', files_new: 'BIGINT', files_duplicate: 'BIGINT', files_rejected: 'BIGINT', files_quarantined: 'BIGINT', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', fingerprint: 'VARCHAR', warehouse: 'VARCHAR', ingest_seconds: 'DOUBLE', warehouse_seconds: 'DOUBLE', export_seconds: 'DOUBLE', checks_failed: 'BIGINT', checks_warned: 'BIGINT', warehouse_build: 'VARCHAR'}`,
+		{"_runs", `{batch_id: 'VARCHAR', version: 'VARCHAR', started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', status: 'VARCHAR', message: 'VARCHAR', files_new: 'BIGINT', files_duplicate: 'BIGINT', files_rejected: 'BIGINT', files_quarantined: 'BIGINT', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', fingerprint: 'VARCHAR', warehouse: 'VARCHAR', ingest_seconds: 'DOUBLE', warehouse_seconds: 'DOUBLE', export_seconds: 'DOUBLE', checks_failed: 'BIGINT', checks_warned: 'BIGINT', program_sha256: 'VARCHAR', warehouse_build: 'VARCHAR'}`,
 			`*`, runRows},
 	}
 	for _, t := range tables {
