@@ -37,6 +37,7 @@ func commands() []command {
 		{"ingest", "convert one file to Parquet, outside any workspace", ingestCommand},
 		{"query", "run read-only SQL against the published warehouse", queryCommand},
 		{"runs", "list the batch history", runsCommand},
+		{"rollback", "put a kept warehouse back in place of the published one", rollbackCommand},
 		{"serve", "run as a daemon: schedules, inbox watch, /metrics, /runs, POST /run", serveCommand},
 		{"config", "config check: print the effective config, or what is wrong with it", configCommand},
 		{"version", "print the version", versionCommand},

@@ -106,6 +106,8 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	}
 	if b.opt.ForceBuild {
 		b.log.Info("full warehouse build", "why", "asked for (--force)")
+	} else if pub.RolledBack {
+		b.log.Info("full warehouse build", "why", "the published warehouse was put back by sofpipe rollback")
 	} else if pub.WarehouseSHA256 == "" {
 		b.log.Info("full warehouse build", "why", "no published warehouse with its digest on record")
 	} else {

@@ -27,6 +27,9 @@ type published struct {
 	// WarehouseSHA256 is the digest of the warehouse file as published: an incremental
 	// build starts from that file only while it still has these bytes.
 	WarehouseSHA256 string `json:"warehouse_sha256,omitempty"`
+	// RolledBack says sofpipe rollback put this batch's warehouse back: it has no
+	// fingerprint or digest here, so the next batch rebuilds, in full.
+	RolledBack bool `json:"rolled_back,omitempty"`
 }
 
 func readState(p string) (published, error) {
