@@ -73,3 +73,38 @@ fmt:
 
 clean:
 	rm -rf bin build
+
+.PHONY: check-ops soak
+
+# Operations checks (never part of make test; CI runs them): promtool on a scrape of the
+# daemon's /metrics and on a `run --metrics-file` output, systemd-analyze verify on the serve
+# unit with its binary path pointed at the built binary. Installs nothing: each step is
+# skipped, saying why, when its tool is absent.
+OPS_DIR ?= build/check-ops
+check-ops: build
+	@rm -rf $(OPS_DIR) && mkdir -p $(OPS_DIR)/ws && cp -R fixtures/sof/inbox $(OPS_DIR)/ws/inbox
+	$(BIN) run --workspace $(OPS_DIR)/ws --metrics-file $(OPS_DIR)/sofpipe.prom > /dev/null
+	@port=$$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'); \
+	printf '{"workspace": "%s", "serve": {"schedules": [], "catch_up": false, "listen": "127.0.0.1:%s", "log_format": "json"}}' \
+	  "$(OPS_DIR)/ws" "$$port" > $(OPS_DIR)/serve.json; \
+	$(BIN) serve --config $(OPS_DIR)/serve.json 2> $(OPS_DIR)/serve.log & pid=$$!; \
+	for i in $$(seq 1 50); do curl -sf "http://127.0.0.1:$$port/metrics" > $(OPS_DIR)/scrape.prom && break; sleep 0.2; done; \
+	kill -TERM $$pid; wait $$pid || { echo "check-ops: serve did not exit 0"; exit 1; }; \
+	test -s $(OPS_DIR)/scrape.prom || { echo "check-ops: no scrape of /metrics"; cat $(OPS_DIR)/serve.log; exit 1; }
+	@if command -v promtool > /dev/null; then \
+	  echo "promtool check metrics: /metrics"; promtool check metrics < $(OPS_DIR)/scrape.prom && \
+	  echo "promtool check metrics: --metrics-file"; promtool check metrics < $(OPS_DIR)/sofpipe.prom; \
+	else echo "check-ops: SKIPPED promtool check metrics: promtool not installed (Debian: apt-get install prometheus)"; fi
+	@if command -v systemd-analyze > /dev/null; then \
+	  sed "s|/usr/local/bin/sofpipe|$(CURDIR)/$(BIN)|" deploy/systemd/sofpipe-serve.service > $(OPS_DIR)/sofpipe-serve.service && \
+	  echo "systemd-analyze verify sofpipe-serve.service" && systemd-analyze verify $(OPS_DIR)/sofpipe-serve.service; \
+	else echo "check-ops: SKIPPED systemd-analyze verify: systemd-analyze not installed"; fi
+
+# A soak of the daemon (never part of make test): SOAK_BATCHES scheduled batches at one a
+# second, a new file before every SOAK_EVERY-th; RSS and open fds after the 10th and the
+# last must be within 10%. Report: bench/results/soak.txt.
+SOAK_BATCHES ?= 300
+SOAK_EVERY   ?= 30
+soak: build
+	$(GO) build -o bin/soak ./bench/cmd/soak
+	bin/soak -bin $(BIN) -batches $(SOAK_BATCHES) -every $(SOAK_EVERY) -dir build/soak -report $(BENCH_RESULTS)/soak.txt
