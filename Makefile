@@ -6,7 +6,7 @@ BIN       := bin/sofpipe
 RUN_DIR   ?= build/run
 export CGO_ENABLED := 1
 
-.PHONY: all build run test test-short test-integration fuzz bench fixtures vet fmt clean
+.PHONY: run-unprivileged all build run test test-short test-integration fuzz bench fixtures vet fmt clean
 
 all: build
 
@@ -108,3 +108,20 @@ SOAK_EVERY   ?= 30
 soak: build
 	$(GO) build -o bin/soak ./bench/cmd/soak
 	bin/soak -bin $(BIN) -batches $(SOAK_BATCHES) -every $(SOAK_EVERY) -dir build/soak -report $(BENCH_RESULTS)/soak.txt
+
+# make run's flow as an unprivileged service user, as a real server runs sofpipe (CI runs it
+# as root, which hides permission faults): a workspace owned by RUN_USER, the fixtures
+# delivered into it, one batch, and a query, all through setpriv. Needs root; skipped with
+# the reason otherwise.
+RUN_USER ?= nobody
+run-unprivileged: build
+	@if [ "$$(id -u)" != 0 ]; then echo "run-unprivileged: SKIPPED: needs root to switch to $(RUN_USER) (you are already unprivileged: use make run)"; exit 0; fi; \
+	set -e; top=$$(mktemp -d); trap 'rm -rf "$$top"' EXIT; chmod 755 "$$top"; \
+	cp $(BIN) "$$top/sofpipe"; mkdir "$$top/ws"; cp -R fixtures/sof/inbox "$$top/ws/inbox"; \
+	chown -R $(RUN_USER): "$$top/ws"; \
+	as_user="setpriv --reuid=$(RUN_USER) --regid=$$(id -g $(RUN_USER)) --clear-groups"; \
+	cd "$$top"; \
+	$$as_user ./sofpipe run --workspace ws; \
+	$$as_user ./sofpipe query --workspace ws --max-width 110 "SELECT project_id, band, score FROM scale_up_candidates"; \
+	test -s ws/exports/scale_up_candidates.parquet; \
+	echo "run-unprivileged: published as $(RUN_USER)"
