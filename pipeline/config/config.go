@@ -35,6 +35,17 @@ const (
 	// MinWarehouseMemoryLimit is the smallest memory_limit accepted: below it a build fails
 	// with DuckDB out-of-memory errors rather than spilling.
 	MinWarehouseMemoryLimit = 128_000_000
+	// DefaultMaxAmountGBP is the largest amount, in pounds either side of zero, one line may
+	// hold in a money column. The whole fund is £600m over all its projects and years, so no
+	// real line comes near £1bn, while a card or reference number pasted into an amount
+	// (sixteen digits) is a million times larger. It also leaves every sum far from any
+	// limit: the marts sum in DECIMAL(38,2), and even DECIMAL(18,2) would need ten million
+	// lines at £1bn in one group to overflow.
+	DefaultMaxAmountGBP = 1_000_000_000
+	// MaxAmountGBPLimit is the largest max_amount_gbp accepted: what the lake's
+	// DECIMAL(18,2) holds, 16 digits of pounds. Set to it, the maximum is the lake's own
+	// (pence included) and restricts nothing more.
+	MaxAmountGBPLimit = 9_999_999_999_999_999
 )
 
 // Config is everything a batch needs to know besides its inputs.
@@ -68,6 +79,11 @@ type Ingest struct {
 	// this many seconds ago: a file still being uploaded is not read half-written. 0 reads
 	// every file (uploads then go under a hidden name and are renamed when complete).
 	MinFileAgeSeconds int `json:"min_file_age_seconds"`
+	// MaxAmountGBP is the largest amount, in whole pounds either side of zero, that one
+	// line may hold in a money column (planned_gbp, actual_gbp, benefit_gbp,
+	// allocation_gbp). A larger one is rejected as out_of_range, naming the column, the
+	// value and this maximum, instead of reaching the marts' sums.
+	MaxAmountGBP int64 `json:"max_amount_gbp"`
 }
 
 // Warehouse bounds the resources DuckDB uses to build the warehouse file. The settings
@@ -244,6 +260,7 @@ func DefaultConfig() Config {
 			BatchRows:       DefaultBatchRows,
 			ChunkBytes:      DefaultChunkBytes,
 			RejectRateLimit: DefaultRejectRateLimit,
+			MaxAmountGBP:    DefaultMaxAmountGBP,
 		},
 		Warehouse: Warehouse{MemoryLimit: DefaultWarehouseMemoryLimit},
 		Marts:     DefaultMarts(),
@@ -310,6 +327,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Ingest.MinFileAgeSeconds < 0 {
 		bad("ingest.min_file_age_seconds", "must be 0 or more, got %d", c.Ingest.MinFileAgeSeconds)
+	}
+	if c.Ingest.MaxAmountGBP < 1 || c.Ingest.MaxAmountGBP > MaxAmountGBPLimit {
+		bad("ingest.max_amount_gbp", "must be whole pounds from 1 to %d (what DECIMAL(18,2) holds), got %d", int64(MaxAmountGBPLimit), c.Ingest.MaxAmountGBP)
 	}
 	if c.Warehouse.MemoryLimit != "" {
 		if n, err := ParseMemoryLimit(c.Warehouse.MemoryLimit); err != nil {

@@ -58,6 +58,10 @@ func TestLoadRejects(t *testing.T) {
 		"memory limit small":   {`{"warehouse": {"memory_limit": "64MB"}}`, "warehouse.memory_limit: must be at least 128MB"},
 		"threads":              {`{"warehouse": {"threads": -1}}`, "warehouse.threads"},
 		"not json":             {`workspace = "x"`, "invalid character"},
+		"max amount zero":      {`{"ingest": {"max_amount_gbp": 0}}`, "ingest.max_amount_gbp: must be whole pounds from 1"},
+		"max amount negative":  {`{"ingest": {"max_amount_gbp": -5}}`, "ingest.max_amount_gbp"},
+		"max amount too large": {`{"ingest": {"max_amount_gbp": 10000000000000000}}`, "ingest.max_amount_gbp"},
+		"max amount pence":     {`{"ingest": {"max_amount_gbp": 1000.50}}`, "max_amount_gbp"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(writeConfig(t, tc.body))
@@ -104,6 +108,26 @@ func TestParseMemoryLimit(t *testing.T) {
 	for _, s := range []string{"", "1", "GB", "-1GB", "1 GB GB", "80%", "1e9B"} {
 		if _, err := ParseMemoryLimit(s); err == nil {
 			t.Errorf("ParseMemoryLimit(%q) accepted", s)
+		}
+	}
+}
+
+func TestMaxAmountDefaultAndOverride(t *testing.T) {
+	if got := DefaultConfig().Ingest.MaxAmountGBP; got != 1_000_000_000 {
+		t.Errorf("default ingest.max_amount_gbp %d, want 1,000,000,000", got)
+	}
+	for body, want := range map[string]int64{
+		`{"ingest": {"max_amount_gbp": 50000000}}`:         50_000_000,
+		`{"ingest": {"max_amount_gbp": 9999999999999999}}`: MaxAmountGBPLimit, // the lake's limit itself is allowed
+		`{"ingest": {"workers": 1}}`:                       DefaultMaxAmountGBP,
+	} {
+		cfg, err := Load(writeConfig(t, body))
+		if err != nil {
+			t.Errorf("Load(%s): %v", body, err)
+			continue
+		}
+		if cfg.Ingest.MaxAmountGBP != want {
+			t.Errorf("Load(%s): max_amount_gbp %d, want %d", body, cfg.Ingest.MaxAmountGBP, want)
 		}
 	}
 }

@@ -91,8 +91,11 @@ type Options struct {
 	MaxRecordBytes int
 	// KeepRejects is how many rejects Result.FirstRejects holds (default 20).
 	KeepRejects int
-	Alloc       memory.Allocator
-	Logger      *slog.Logger
+	// MaxAmountGBP bounds every money value, in whole pounds either side of zero (default
+	// config.DefaultMaxAmountGBP); a larger one rejects its row as out_of_range.
+	MaxAmountGBP int64
+	Alloc        memory.Allocator
+	Logger       *slog.Logger
 }
 
 // Result accounts for one file.
@@ -209,6 +212,7 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 		return rejectWhole(res, fe.Reason, fe.Message), nil
 	}
 	res.IgnoredColumns = lay.ignored
+	lay.maxPence = maxPence(opt.MaxAmountGBP)
 
 	run := &fileRun{in: in, opt: opt, lay: lay, delim: delim, schema: LakeSchema(in.Dataset)}
 	run.digest = dig
@@ -323,6 +327,7 @@ func OptionsFrom(c config.Ingest) Options {
 		BatchRows:       c.BatchRows,
 		ChunkBytes:      c.ChunkBytes,
 		RejectRateLimit: c.RejectRateLimit,
+		MaxAmountGBP:    c.MaxAmountGBP,
 	}
 }
 
@@ -344,6 +349,9 @@ func withDefaults(opt Options) Options {
 	}
 	if opt.KeepRejects <= 0 {
 		opt.KeepRejects = 20
+	}
+	if opt.MaxAmountGBP <= 0 {
+		opt.MaxAmountGBP = config.DefaultMaxAmountGBP
 	}
 	if opt.Alloc == nil {
 		opt.Alloc = memory.DefaultAllocator

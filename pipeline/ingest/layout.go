@@ -30,6 +30,9 @@ type layout struct {
 	dateLayout string
 	// padShort reads missing trailing fields of a short row as empty (Profile.PadShortRows).
 	padShort bool
+	// maxPence bounds every money value either side of zero (config ingest.max_amount_gbp,
+	// in pence): one line's amount can then never be what overflows a sum downstream.
+	maxPence int64
 }
 
 // fileError is a whole-file rejection.
@@ -51,6 +54,7 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		hasConstant: make([]bool, len(ds.Columns)),
 		fallback:    make([][]byte, len(ds.Columns)),
 		hasFallback: make([]bool, len(ds.Columns)),
+		maxPence:    config.DefaultMaxAmountGBP * 100,
 	}
 	for i := range l.fieldOf {
 		l.fieldOf[i] = -1
@@ -108,6 +112,16 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		return nil, &fileError{ReasonMissingColumns, fmt.Sprintf("the header lacks required column(s) %s; it has %s", strings.Join(missing, ", "), quoteList(header[:l.headerFields]))}
 	}
 	return l, nil
+}
+
+// maxPence turns ingest.max_amount_gbp into pence. At its largest allowed value the bound
+// is the lake's own, DECIMAL(18,2) with its pence: the setting then restricts nothing that
+// coerce.Money (money_overflow) does not already.
+func maxPence(pounds int64) int64 {
+	if pounds >= config.MaxAmountGBPLimit {
+		return config.MaxAmountGBPLimit*100 + 99
+	}
+	return pounds * 100
 }
 
 func (l *layout) has(col string) bool {

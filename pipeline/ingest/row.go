@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -183,6 +184,13 @@ func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 		out.f, out.null, err = coerce.Float(v)
 	case contract.Money:
 		out.i, out.null, err = coerce.Money(v)
+		// One compare of the pence per value: a value that fits the lake's DECIMAL(18,2)
+		// but not what a SOF line can be (a card number pasted into an amount) stops here,
+		// with the department's line, instead of in a sum of the marts.
+		if err == nil && !out.null && (out.i > p.l.maxPence || out.i < -p.l.maxPence) {
+			return &rowError{ReasonOutOfRange, col.Name, fmt.Sprintf("%s %s is outside %s to %s, what one line may hold (config ingest.max_amount_gbp): check the amount; a card or reference number pasted into an amount column looks like this",
+				col.Name, poundsText(out.i), poundsText(-p.l.maxPence), poundsText(p.l.maxPence))}
+		}
 	case contract.Date:
 		var d int32
 		d, out.null, err = coerce.Date(v, p.l.dateLayout)
@@ -281,6 +289,26 @@ func periodText(c *cell) string {
 		return "(empty)"
 	}
 	return fmt.Sprint(c.i)
+}
+
+// poundsText writes pence as pounds the way a return does: -£1,234,567.89.
+func poundsText(pence int64) string {
+	sign := ""
+	u := uint64(pence)
+	if pence < 0 {
+		sign, u = "-", uint64(-pence) // -MinInt64 wraps to itself, which as uint64 is right
+	}
+	digits := strconv.FormatUint(u/100, 10)
+	var b strings.Builder
+	b.WriteString(sign + "£")
+	for i, d := range digits {
+		if i > 0 && (len(digits)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	fmt.Fprintf(&b, ".%02d", u%100)
+	return b.String()
 }
 
 // clip shortens a value quoted in a message so one bad cell cannot flood a report.

@@ -260,7 +260,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	for _, m := range models {
 		if err := step("model built", "model", m.Name, func() error {
 			if _, err := db.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("warehouse: model %s: %w", m.Name, err)
+				return modelError(ctx, db, m.Name, err)
 			}
 			return nil
 		}); err != nil {

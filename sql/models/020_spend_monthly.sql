@@ -8,6 +8,12 @@
 -- is in the register, and the marts use only those that are (DESIGN.md "Nothing is lost").
 -- planned_gbp sums the lines that carry a plan and is NULL when none does; actual_gbp is
 -- signed (refunds are negative). lines counts the spend lines summed.
+--
+-- The sums are DECIMAL(38,2), not the lines' DECIMAL(18,2), so that no set of accepted
+-- lines can overflow them: a line is below 10^16 pounds (the lake's type; the ingest also
+-- bounds it by ingest.max_amount_gbp, default 10^9), and DECIMAL(38,2) holds 10^36 pounds,
+-- so a sum would need more than 10^20 lines. A sum that did not fit DECIMAL(18,2) (two
+-- lines of £6 and £5 quadrillion) once stopped every build (issue 8, defect 3).
 CREATE OR REPLACE TABLE spend_monthly AS
 SELECT
     s.project_id,
@@ -20,8 +26,8 @@ SELECT
         (s.period + 2) % 12 + 1,
         1
     ) AS month,
-    CAST(sum(s.planned_gbp) AS DECIMAL(18, 2)) AS planned_gbp,
-    CAST(sum(s.actual_gbp) AS DECIMAL(18, 2)) AS actual_gbp,
+    CAST(sum(s.planned_gbp) AS DECIMAL(38, 2)) AS planned_gbp,
+    CAST(sum(s.actual_gbp) AS DECIMAL(38, 2)) AS actual_gbp,
     count(*) AS lines,
     s.project_id IN (SELECT project_id FROM projects) AS in_register
 FROM spend_lines AS s

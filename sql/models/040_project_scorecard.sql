@@ -76,7 +76,10 @@ registered AS (
 -- spend lines are read once and the rules work on the few rows here. actual_gbp sums every
 -- line, planned_gbp and planned_lines the lines that carry a plan, and
 -- planned_lines_actual_gbp the actual of those same lines (for "Delivery"). The sums are
--- exact DECIMALs, so summing them again gives what summing the lines would.
+-- exact DECIMALs, so summing them again gives what summing the lines would. DuckDB sums
+-- DECIMAL(18,2) lines as DECIMAL(38,2), which no set of lines can overflow (each is below
+-- 10^16 pounds, the type holds 10^36; see 020_spend_monthly.sql); cost_nominal_gbp keeps
+-- that width for the same reason.
 spend AS (
     SELECT
         s.project_id,
@@ -300,7 +303,7 @@ measures AS (
              WHEN dp.departments >= 2 THEN '2-3'
              ELSE '1' END AS departments_band,
         printf('%d-%02d', r.first_fy_start, (r.first_fy_start + 1) % 100) AS first_financial_year,
-        CAST(coalesce(m.cost_nominal_gbp, 0) AS DECIMAL(18, 2)) AS cost_nominal_gbp,
+        CAST(coalesce(m.cost_nominal_gbp, 0) AS DECIMAL(38, 2)) AS cost_nominal_gbp,
         coalesce(m.cost_pv_gbp, 0.0) AS cost_pv_gbp,
         coalesce(m.benefit_pv_gbp, 0.0) AS benefit_pv_gbp,
         -- DESIGN.md "Money": bcr null when Σ pv(cost) ≤ 0 (a sum of discounted doubles, so
