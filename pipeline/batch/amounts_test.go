@@ -30,7 +30,7 @@ func TestManyLinesAtTheMaximum(t *testing.T) {
 		pastReason   string
 		sum          string // 100,000 × amount, worked out by hand
 	}{
-		{config.DefaultMaxAmountGBP, `"£1,000,000,000.00"`, `"£1,000,000,000.01"`, "out_of_range",
+		{1_000_000_000, `"£1,000,000,000.00"`, `"£1,000,000,000.01"`, "out_of_range",
 			"100000000000000.00"},
 		{config.MaxAmountGBPLimit, `"£9,999,999,999,999,999.99"`, `"£10,000,000,000,000,000.00"`, "money_overflow",
 			"999999999999999999000.00"},

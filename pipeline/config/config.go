@@ -36,12 +36,14 @@ const (
 	// with DuckDB out-of-memory errors rather than spilling.
 	MinWarehouseMemoryLimit = 128_000_000
 	// DefaultMaxAmountGBP is the largest amount, in pounds either side of zero, one line may
-	// hold in a money column. The whole fund is £600m over all its projects and years, so no
-	// real line comes near £1bn, while a card or reference number pasted into an amount
-	// (sixteen digits) is a million times larger. It also leaves every sum far from any
-	// limit: the marts sum in DECIMAL(38,2), and even DECIMAL(18,2) would need ten million
-	// lines at £1bn in one group to overflow.
-	DefaultMaxAmountGBP = 1_000_000_000
+	// hold in a money column: £100bn. A card or reference number pasted into an amount
+	// (sixteen digits, about 10^15) is ten thousand times larger, while the largest real
+	// lines in departments' published spend returns, the Department of Health's monthly
+	// cash funding of NHS England (£3.4bn and £5.0bn lines in one real return), are well
+	// inside it (a lower default such as £1bn would reject them). SOF lines themselves are
+	// far smaller: the whole fund is £600m. The marts sum in DECIMAL(38,2), which no set of
+	// lines within the lake's DECIMAL(18,2) can overflow.
+	DefaultMaxAmountGBP = 100_000_000_000
 	// MaxAmountGBPLimit is the largest max_amount_gbp accepted: what the lake's
 	// DECIMAL(18,2) holds, 16 digits of pounds. Set to it, the maximum is the lake's own
 	// (pence included) and restricts nothing more.

@@ -113,7 +113,7 @@ func TestParseMemoryLimit(t *testing.T) {
 }
 
 func TestMaxAmountDefaultAndOverride(t *testing.T) {
-	if got := DefaultConfig().Ingest.MaxAmountGBP; got != 1_000_000_000 {
+	if got := DefaultConfig().Ingest.MaxAmountGBP; got != 100_000_000_000 {
 		t.Errorf("default ingest.max_amount_gbp %d, want 1,000,000,000", got)
 	}
 	for body, want := range map[string]int64{
