@@ -19,6 +19,9 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	// out names only what this batch published: a build whose data tests failed leaves
 	// the warehouse and exports as they were, and names none.
 	var out Outcome
+	if err := recordPublished(ctx, b.ws, b.opt.Version, b.log); err != nil {
+		return out, err
+	}
 	files, err := b.led.Files()
 	if err != nil {
 		return out, err
@@ -56,7 +59,7 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		b.run.Status = StatusPublished
 		b.run.Warehouse = b.ws.WarehouseFile()
 		out.Warehouse = b.run.Warehouse
-		return out, nil
+		return out, recordPublished(ctx, b.ws, b.opt.Version, b.log)
 	}
 	// The warehouse stands; its exports may not, if a crash came between the two renames
 	// or the export settings changed.

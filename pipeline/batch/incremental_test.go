@@ -17,6 +17,10 @@ import (
 // text, sorted, under its name; skip names tables left out.
 func warehouseTables(t *testing.T, cfg config.Config, skip ...string) map[string][][]string {
 	t.Helper()
+	// The scorecard history holds one scorecard per published batch, so two builds of the
+	// same warehouse by different batches differ there by design; history_test.go holds
+	// those tables to what each build must give.
+	skip = append(skip, "raw_scorecard_history", "scorecard_history", "band_changes")
 	db := openWarehouse(t, cfg)
 	defer db.Close()
 	_, names := tableText(t, db, "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1")

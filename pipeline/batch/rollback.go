@@ -138,6 +138,9 @@ func Rollback(ctx context.Context, cfg config.Config, opt Options, target string
 	if err := writeState(filepath.Join(ws.State(), "exported.json"), published{BatchID: stamp.BatchID, At: opt.Now().UTC(), RolledBack: true}); err != nil {
 		return out, err
 	}
+	if err := recordPublished(ctx, ws, opt.Version, opt.Logger); err != nil {
+		return out, err
+	}
 	out.Run.Status = StatusRolledBack
 	out.Run.Warehouse = live
 	out.Run.Message = fmt.Sprintf("the warehouse of batch %s was put back", stamp.BatchID)

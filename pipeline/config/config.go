@@ -48,6 +48,9 @@ const (
 	// DECIMAL(18,2) holds, 16 digits of pounds. Set to it, the maximum is the lake's own
 	// (pence included) and restricts nothing more.
 	MaxAmountGBPLimit = 9_999_999_999_999_999
+	// DefaultReturnsDueDay: a month's spend return is due on the 20th of the next month
+	// (DESIGN.md "Reports and operational marts").
+	DefaultReturnsDueDay = 20
 )
 
 // Config is everything a batch needs to know besides its inputs.
@@ -159,6 +162,11 @@ type Marts struct {
 	GateMinBCR     float64 `json:"gate_min_bcr"`
 	BandScaleUpMin float64 `json:"band_scale_up_min"`
 	BandExtendMin  float64 `json:"band_extend_min"`
+
+	// ReturnsDueDay is the day of the following month by which a department's monthly
+	// spend return is due (returns_status measures days_late from it; the report's chase
+	// list ranks by it). DefaultReturnsDueDay unless set.
+	ReturnsDueDay int `json:"returns_due_day"`
 }
 
 // Export configures the summary files under exports/.
@@ -250,6 +258,7 @@ func DefaultMarts() Marts {
 		GateMinBCR:                1.0,
 		BandScaleUpMin:            70,
 		BandExtendMin:             50,
+		ReturnsDueDay:             DefaultReturnsDueDay,
 	}
 }
 
@@ -411,6 +420,9 @@ func (c *Config) Validate() error {
 	}
 	if m.BandExtendMin > m.BandScaleUpMin {
 		bad("marts.band_extend_min", "must not exceed band_scale_up_min")
+	}
+	if m.ReturnsDueDay < 1 || m.ReturnsDueDay > 28 {
+		bad("marts.returns_due_day", "must be a day 1-28 (every month has it), got %d", m.ReturnsDueDay)
 	}
 	if c.Export.SuppressBelow < 0 {
 		bad("export.suppress_below", "must be 0 (off) or more, got %d", c.Export.SuppressBelow)

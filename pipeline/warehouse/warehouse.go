@@ -63,6 +63,9 @@ type Input struct {
 	// whether this warehouse can be its base.
 	BatchID     string
 	Fingerprint string
+	// Progress, when set, is told as each step of the build starts: step n of steps, and
+	// the step's table, model or file (a terminal's progress display; never the log).
+	Progress func(step, steps int, name string)
 }
 
 // BuildInfo is what a warehouse says of its own build (the table _build) and of the files
@@ -191,7 +194,10 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	}
 
 	// step runs one part of the build and logs how long it took (sofpipe run -v).
+	steps, done := buildSteps(), 0
 	step := func(msg, key, name string, f func() error) error {
+		done++
+		in.progress(done, steps, name)
 		start := time.Now()
 		if err := f(); err != nil {
 			return err
@@ -241,6 +247,9 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		}
 	}
 	if err := step("loaded", "table", "_rejects", func() error { return loadRejects(ctx, db, in.LakeDir, in.Files) }); err != nil {
+		return res, err
+	}
+	if err := step("loaded", "table", "raw_scorecard_history", func() error { return loadHistory(ctx, db, in.LakeDir, in.BatchID) }); err != nil {
 		return res, err
 	}
 	// From here on tables are built with ORDER BY and read in that order (the marts are
@@ -331,14 +340,15 @@ func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
 		%s::DOUBLE AS variance_tolerance, %s::DOUBLE AS variance_slope,
 		%d::INTEGER AS joinup_max_extra_departments, %s::DOUBLE AS returns_red_below,
 		%d::INTEGER AS gate_min_sms, %s::DOUBLE AS gate_min_bcr,
-		%s::DOUBLE AS band_scale_up_min, %s::DOUBLE AS band_extend_min`,
+		%s::DOUBLE AS band_scale_up_min, %s::DOUBLE AS band_extend_min,
+		%d::INTEGER AS returns_due_day`,
 		quote(m.BaseYear), num(m.Discount), asOfFY, asOfP,
 		num(m.WeightEvidence), num(m.WeightValue), num(m.WeightAttainment),
 		num(m.WeightConsistency), num(m.WeightDelivery), num(m.WeightJoinup),
 		list(m.SMSScores), list(m.VFMThresholds), list(m.VFMScores),
 		num(m.AttainmentCap), num(m.ConsistencyThreshold), num(m.VarianceTolerance), num(m.VarianceSlope),
 		m.JoinupMaxExtraDepartments, num(m.ReturnsRedBelow), m.GateMinSMS, num(m.GateMinBCR),
-		num(m.BandScaleUpMin), num(m.BandExtendMin))
+		num(m.BandScaleUpMin), num(m.BandExtendMin), m.ReturnsDueDay)
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		return fmt.Errorf("warehouse: _params: %w", err)
 	}
@@ -662,8 +672,9 @@ func runChecks(ctx context.Context, db *sql.DB) ([]Check, error) {
 	return checks, nil
 }
 
-// AnalystTables are the tables DESIGN.md promises an analyst.
-var AnalystTables = []string{"projects", "spend_monthly", "outcomes", "lessons", "project_scorecard", "scale_up_candidates", "lessons_learned", "_runs", "_files", "_rejects", "_checks"}
+// AnalystTables are the tables DESIGN.md promises an analyst (the two marts and the
+// operational marts of "Reports and operational marts" among them).
+var AnalystTables = []string{"projects", "spend_monthly", "outcomes", "lessons", "project_scorecard", "scale_up_candidates", "lessons_learned", "returns_status", "scorecard_history", "band_changes", "_runs", "_files", "_rejects", "_checks"}
 
 func tableCounts(ctx context.Context, db *sql.DB) (map[string]int64, error) {
 	out := map[string]int64{}
