@@ -22,6 +22,7 @@ const (
 	ExitChecksFailed = 3 // data tests failed: the new warehouse was not published
 	ExitLocked       = 4 // another sofpipe process owns the workspace
 	ExitInvalid      = 5 // validate: at least one file would not be accepted in full
+	ExitDamaged      = 6 // verify: damage found (and, with --repair, not all of it repaired)
 )
 
 type command struct {
@@ -38,6 +39,7 @@ func commands() []command {
 		{"query", "run read-only SQL against the published warehouse", queryCommand},
 		{"runs", "list the batch history", runsCommand},
 		{"rollback", "put a kept warehouse back in place of the published one", rollbackCommand},
+		{"verify", "check store, lake and warehouses against their digests; --repair mends", verifyCommand},
 		{"serve", "run as a daemon: schedules, inbox watch, /metrics, /runs, POST /run", serveCommand},
 		{"config", "config check: print the effective config, or what is wrong with it", configCommand},
 		{"version", "print the version", versionCommand},

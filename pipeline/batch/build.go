@@ -166,6 +166,11 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		os.RemoveAll(staging)
 		return "", err
 	}
+	if err := b.recordDigest(sum, pub.BatchID); err != nil {
+		os.Remove(buildPath)
+		os.RemoveAll(staging)
+		return "", err
+	}
 	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses); err != nil {
 		return "", err
 	}
@@ -285,4 +290,20 @@ func (b *batch) exportIfStale(ctx context.Context, fp string) ([]string, error) 
 		return written, err
 	}
 	return written, writeState(state, published{BatchID: b.run.BatchID, Fingerprint: key, At: b.opt.Now().UTC()})
+}
+
+// recordDigest keeps the SHA-256 of the warehouse this batch is about to publish in
+// state/warehouses.json (for sofpipe verify), with those of the files still kept: the live
+// one (built by batch live) and the history's.
+func (b *batch) recordDigest(sum, live string) error {
+	kept, err := warehouse.History(b.ws.WarehouseHistory())
+	if err != nil {
+		return err
+	}
+	batches := []string{live}
+	for _, p := range kept {
+		id, _ := warehouse.HistoryBatch(p)
+		batches = append(batches, id)
+	}
+	return warehouse.RecordDigest(b.ws.WarehouseDigests(), b.run.BatchID, sum, batches)
 }

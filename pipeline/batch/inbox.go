@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -322,7 +323,6 @@ func (b *batch) keepOriginal(path string) (sha string, size int64, err error) {
 func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int64, arrival int64) (ledger.File, error) {
 	log := b.log.With("file", f.rel)
 	rec := ledger.File{SHA256: sha, SourcePath: f.rel, SourcePathBytes: []byte(f.rawRel), Arrival: arrival, BatchID: b.run.BatchID, ReceivedAt: b.opt.Now().UTC(), SizeBytes: size}
-	store := b.ws.StorePath(sha)
 	ds, profile := b.route(f.rel)
 	if profile != nil {
 		rec.Profile = profile.Name
@@ -337,36 +337,9 @@ func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int
 		return rec, b.led.Commit(rec)
 	}
 	rec.Dataset = ds.Name
-	stage := filepath.Join(b.ws.Staging(), b.run.BatchID)
-	opt := ingest.OptionsFrom(b.cfg.Ingest)
-	opt.BatchID, opt.StageDir, opt.Logger = b.run.BatchID, stage, b.log
-	res, err := ingest.File(ctx, ingest.Input{Path: store, Source: f.rel, SHA256: sha, Dataset: ds, Profile: profile}, opt)
+	res, err := b.readIntoLake(ctx, &rec, ds, profile)
 	if err != nil {
 		return rec, err
-	}
-	rec.Encoding = res.Encoding
-	rec.RowsRead, rec.RowsAccepted, rec.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
-	rec.Status, rec.Reason, rec.Message = string(res.Status), string(res.Reason), res.Message
-	rec.IgnoredColumns = res.IgnoredColumns
-	if len(res.RejectsByReason) > 0 {
-		rec.RejectsByReason = map[string]int64{}
-		for r, n := range res.RejectsByReason {
-			rec.RejectsByReason[string(r)] = n
-		}
-	}
-	// Publish the staged files into the lake, then commit: until the commit record exists,
-	// the lake's readers ignore these files, and a rerun after a crash rewrites them.
-	for _, rel := range res.Outputs {
-		if err := moveIntoLake(stage, b.ws.Lake(), rel); err != nil {
-			return rec, err
-		}
-	}
-	rec.Outputs = res.Outputs
-	if res.RejectsFile != "" {
-		if err := moveIntoLake(stage, b.ws.Lake(), res.RejectsFile); err != nil {
-			return rec, err
-		}
-		rec.RejectsFile = res.RejectsFile
 	}
 	if err := b.led.Commit(rec); err != nil {
 		return rec, err
@@ -391,10 +364,34 @@ func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int
 	return rec, nil
 }
 
-func moveIntoLake(stage, lake, rel string) error {
-	dst := filepath.Join(lake, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
+// readIntoLake reads the stored original of rec into the lake as ds under profile, with
+// this batch's id and the config's ingest settings, and fills in rec what became of it
+// (counts, status, lake files with their digests, how it was read). The caller commits
+// rec.
+func (b *batch) readIntoLake(ctx context.Context, rec *ledger.File, ds *contract.Dataset, profile *config.Profile) (ingest.Result, error) {
+	stage := filepath.Join(b.ws.Staging(), b.run.BatchID)
+	opt := ingest.OptionsFrom(b.cfg.Ingest)
+	opt.BatchID, opt.StageDir, opt.Logger = b.run.BatchID, stage, b.log
+	readWith, err := json.Marshal(ingest.ReadSettings{Ingest: b.cfg.Ingest, Profile: profile})
+	if err != nil {
+		return ingest.Result{}, err
 	}
-	return fsutil.RenameDurable(filepath.Join(stage, filepath.FromSlash(rel)), dst)
+	res, described, err := ingest.IntoLake(ctx, ingest.Input{Path: b.ws.StorePath(rec.SHA256), Source: rec.SourcePath, SHA256: rec.SHA256, Dataset: ds, Profile: profile}, opt, b.ws.Lake(), nil)
+	if err != nil {
+		return res, err
+	}
+	rec.Encoding = res.Encoding
+	rec.RowsRead, rec.RowsAccepted, rec.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
+	rec.Status, rec.Reason, rec.Message = string(res.Status), string(res.Reason), res.Message
+	rec.IgnoredColumns = res.IgnoredColumns
+	rec.RejectsByReason = nil
+	if len(res.RejectsByReason) > 0 {
+		rec.RejectsByReason = map[string]int64{}
+		for r, n := range res.RejectsByReason {
+			rec.RejectsByReason[string(r)] = n
+		}
+	}
+	rec.Outputs, rec.RejectsFile, rec.LakeFiles, rec.ReadWith = res.Outputs, res.RejectsFile, described, readWith
+	return res, nil
 }
+

@@ -56,6 +56,38 @@ type File struct {
 	// the lake root; RejectsFile likewise for its rejects.
 	Outputs     []string `json:"outputs,omitempty"`
 	RejectsFile string   `json:"rejects_file,omitempty"`
+	// LakeFiles holds, for each of Outputs and RejectsFile, what it was when written: its
+	// SHA-256, size and rows. Builds read a lake file only while it still has them, and
+	// sofpipe verify checks them. Records written before they were kept have none.
+	LakeFiles map[string]LakeFile `json:"lake_files,omitempty"`
+	// ReadWith is how the file was read (the ingest settings and the source profile, as
+	// JSON), so that sofpipe verify --repair can read the original again as it was read
+	// the first time.
+	ReadWith json.RawMessage `json:"read_with,omitempty"`
+	// Damage, when set, says the stored original no longer has the bytes its digest
+	// names (found by sofpipe verify); the file's lake rows are kept, and the damaged
+	// bytes were moved aside.
+	Damage string `json:"damage,omitempty"`
+	// Previous are the earlier readings of the same bytes, newest last, that sofpipe
+	// reread replaced (each without its own Previous).
+	Previous []File `json:"previous,omitempty"`
+}
+
+// LakeFile is what one lake file was when it was written.
+type LakeFile struct {
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+	Rows   int64  `json:"rows"`
+}
+
+// LakePaths returns the lake files the record counts (its outputs and its rejects file),
+// relative to the lake root.
+func (f File) LakePaths() []string {
+	paths := append([]string(nil), f.Outputs...)
+	if f.RejectsFile != "" {
+		paths = append(paths, f.RejectsFile)
+	}
+	return paths
 }
 
 // Delivery is one arrival of a file in the inbox, including redeliveries of known bytes.

@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -157,4 +158,49 @@ func ReadStamp(ctx context.Context, path string) (Stamp, error) {
 		return s, fmt.Errorf("%s: _checks: %w", path, err)
 	}
 	return s, nil
+}
+
+// Digests reads the SHA-256 of each warehouse file as it was published, by the batch that
+// built it (state/warehouses.json): sofpipe verify checks the live and kept files against
+// them.
+func Digests(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var d map[string]string
+	if err := json.Unmarshal(b, &d); err != nil {
+		return nil, fmt.Errorf("warehouse: %s: %w", path, err)
+	}
+	if d == nil {
+		d = map[string]string{}
+	}
+	return d, nil
+}
+
+// RecordDigest adds a warehouse file's digest to the record at path before it is
+// published, and forgets the digests of batches whose files are neither live nor kept.
+func RecordDigest(path, batch, sum string, kept []string) error {
+	d, err := Digests(path)
+	if err != nil {
+		return err
+	}
+	d[batch] = sum
+	keep := map[string]bool{batch: true}
+	for _, k := range kept {
+		keep[k] = true
+	}
+	for k := range d {
+		if !keep[k] {
+			delete(d, k)
+		}
+	}
+	out, err := json.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(path, append(out, '\n'), 0o644)
 }

@@ -168,6 +168,14 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		}
 	}
 	incremental := newFiles != nil
+	reading := in.Files
+	if incremental {
+		reading = only(in.Files, newFiles)
+	}
+	if err := checkLake(ctx, in.LakeDir, reading, in.Files); err != nil {
+		os.Remove(in.Path) // an incremental build's copy of its base
+		return res, err
+	}
 	db, err := Open(in.Path, false)
 	if err != nil {
 		os.Remove(in.Path)
@@ -235,10 +243,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if _, err := db.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
-	rawFiles := in.Files
-	if incremental {
-		rawFiles = only(in.Files, newFiles)
-	}
+	rawFiles := reading
 	for _, ds := range contract.All() {
 		if err := step("loaded", "table", "raw_"+ds.Name, func() error {
 			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, !incremental)

@@ -48,6 +48,11 @@ func (w Workspace) WarehouseHistory() string {
 func (w Workspace) Exports() string { return filepath.Join(w.Root, "exports") }
 func (w Workspace) State() string   { return filepath.Join(w.Root, "state") }
 
+// WarehouseDigests is where the SHA-256 of each published warehouse file is kept.
+func (w Workspace) WarehouseDigests() string {
+	return filepath.Join(w.Root, "state", "warehouses.json")
+}
+
 // StorePath is where the original bytes with this digest are kept.
 func (w Workspace) StorePath(sha string) string {
 	return filepath.Join(w.Store(), sha[:2], sha)
