@@ -394,4 +394,3 @@ func (b *batch) readIntoLake(ctx context.Context, rec *ledger.File, ds *contract
 	rec.Outputs, rec.RejectsFile, rec.LakeFiles, rec.ReadWith = res.Outputs, res.RejectsFile, described, readWith
 	return res, nil
 }
-
