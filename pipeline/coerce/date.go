@@ -317,3 +317,49 @@ func DateString(days int32) string {
 	}
 	return string(b[:])
 }
+
+// Excel's 1900 date system numbers days from 1 = 1 January 1900 and counts a 29 February
+// 1900 that never was (serial 60), so from 1 March 1900 on serial n is the day n days after
+// 30 December 1899.
+var excelEpoch = daysFromCivil(1899, 12, 30)
+
+// ExcelSerial reads a whole number as an Excel 1900-system date serial (41058 is 27 May
+// 2012), the form a spreadsheet saves a date cell in when the cell lost its date format.
+// ok is false for anything but digits (an optional ".0…" of zeros is allowed: some
+// exports write 41058.0). The day is returned whatever year it falls in; the caller
+// decides which years are plausible. Serials before 1 March 1900 are refused (ok false),
+// as Excel's own count is wrong there.
+func ExcelSerial(b []byte) (days int32, ok bool) {
+	v := Trim(b)
+	if dot := indexByte(v, '.'); dot >= 0 {
+		for _, c := range v[dot+1:] {
+			if c != '0' {
+				return 0, false
+			}
+		}
+		v = v[:dot]
+	}
+	if len(v) == 0 || len(v) > 7 { // 7 digits is past the year 4000: no date at all
+		return 0, false
+	}
+	n := int64(0)
+	for _, c := range v {
+		if !isDigit(c) {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	if n <= 60 {
+		return 0, false
+	}
+	return int32(excelEpoch + n), true
+}
+
+func indexByte(b []byte, c byte) int {
+	for i := range b {
+		if b[i] == c {
+			return i
+		}
+	}
+	return -1
+}

@@ -15,6 +15,9 @@ const (
 	CodeBadMoney Code = "bad_money"
 	// CodeMoneyPrecision: an amount with non-zero digits after the pence ("12.345").
 	CodeMoneyPrecision Code = "money_precision"
+	// CodeForeignCurrency: an amount written with another currency's sign or code ("$1,432.92",
+	// "€500", "100 USD"): it is not in pounds, so no conversion is guessed.
+	CodeForeignCurrency Code = "foreign_currency"
 	// CodeMoneyOverflow: an amount that does not fit DECIMAL(18,2): £10^16 or more.
 	CodeMoneyOverflow Code = "money_overflow"
 	// CodeBadDate: not a date in a recognised form, or not a real day (31/02/2024).
