@@ -39,6 +39,8 @@ func commands() []command {
 		{"query", "run read-only SQL against the published warehouse", queryCommand},
 		{"runs", "list the batch history", runsCommand},
 		{"rollback", "put a kept warehouse back in place of the published one", rollbackCommand},
+		{"report", "write the HTML report of the published or a kept warehouse", reportCommand},
+		{"reread", "read stored originals again with today's config (after a profile was corrected)", rereadCommand},
 		{"verify", "check store, lake and warehouses against their digests; --repair mends", verifyCommand},
 		{"serve", "run as a daemon: schedules, inbox watch, /metrics, /runs, POST /run", serveCommand},
 		{"config", "config check: print the effective config, or what is wrong with it", configCommand},
