@@ -280,6 +280,11 @@ func (d *Daemon) runJob(ctx context.Context, j *job) {
 		log.Warn("inbox entries this batch could not read (symbolic links, devices, unreadable files): they wait for a person", "batch", run.BatchID, "count", out.InboxSkipped)
 	}
 	d.scanInbox(nil)
+	// A batch's garbage (Arrow buffers, Parquet pages, query results) is dead once it
+	// returns; the daemon then idles for hours. Handing the freed heap back to the system
+	// now brings the process back to its resting size instead of holding the batch's peak
+	// until the collector's next cycle. It costs one collection of a small heap per batch.
+	debug.FreeOSMemory()
 
 	d.mu.Lock()
 	d.last = run

@@ -84,6 +84,7 @@ func run(bin, fixtures, dir, report string, batches, every int, tolerance float6
 
 	start := time.Now()
 	var first, last sample
+	var series []sample // before each delivery: whether memory levels off or keeps climbing
 	delivered := 0
 	finished := 0
 	for finished < batches {
@@ -109,6 +110,10 @@ func run(bin, fixtures, dir, report string, batches, every int, tolerance float6
 			fmt.Printf("after batch %d: RSS %d KiB, %d open fds\n", first.batches, first.rssKiB, first.fds)
 		}
 		if finished/every > delivered {
+			if s, err := measure(pid, finished); err == nil {
+				series = append(series, s)
+				fmt.Printf("after batch %d: RSS %d KiB, %d open fds\n", s.batches, s.rssKiB, s.fds)
+			}
 			delivered++
 			if err := deliver(ws, delivered); err != nil {
 				return err
@@ -137,6 +142,10 @@ func run(bin, fixtures, dir, report string, batches, every int, tolerance float6
 	fmt.Fprintf(&b, "%-22s %12d %10d\n", fmt.Sprintf("after batch %d", first.batches), first.rssKiB, first.fds)
 	fmt.Fprintf(&b, "%-22s %12d %10d\n", fmt.Sprintf("after batch %d", last.batches), last.rssKiB, last.fds)
 	fmt.Fprintf(&b, "%-22s %+11.1f%% %+9.1f%%\n", "change", 100*rssGrowth, 100*fdGrowth)
+	fmt.Fprintf(&b, "\nbefore each new file (the level between builds):\n")
+	for _, s := range series {
+		fmt.Fprintf(&b, "%-22s %12d %10d\n", fmt.Sprintf("after batch %d", s.batches), s.rssKiB, s.fds)
+	}
 	verdict := "PASS"
 	if !ok {
 		verdict = "FAIL"
