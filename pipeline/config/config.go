@@ -209,6 +209,39 @@ type Profile struct {
 	// such a row is rejected as ragged_row. A row with more fields than the header is
 	// rejected either way, unless the extra fields are empty.
 	PadShortRows bool `json:"pad_short_rows,omitempty"`
+	// HeaderPatterns map headers by pattern where HeaderAliases has no entry for them, so a
+	// source whose exports spell a header many ways (AP Amount, Amount In Sterling,
+	// SumOfAmount) needs one rule, not a list that the next month outgrows. See
+	// HeaderPattern for how a header and a column are matched.
+	HeaderPatterns []HeaderPattern `json:"header_patterns,omitempty"`
+	// HeaderNotes say, per source header, why it maps as it does and how sure whoever wrote
+	// the mapping was (profile suggest writes them). They change nothing: JSON has no
+	// comments, and a mapping deserves its reason beside it.
+	HeaderNotes map[string]string `json:"header_notes,omitempty"`
+	// ExcelSerialDates reads a whole number in a date column (41058) as an Excel 1900-system
+	// day number, as a spreadsheet saves a date cell that lost its format, when it falls in
+	// the years dates may have (1990-2100). Off, such a value is a bad_date reject.
+	ExcelSerialDates bool `json:"excel_serial_dates,omitempty"`
+	// RoundMoneyToPence rounds amounts with digits past the pence (12.345) to the penny,
+	// half away from zero, instead of rejecting them as money_precision; the rounded values
+	// are counted in the ledger (_files.money_rounded).
+	RoundMoneyToPence bool `json:"round_money_to_pence,omitempty"`
+}
+
+// HeaderPattern maps every header whose normalised form (lower case, each run of other
+// characters than letters and digits one underscore: "AP Amount " is "ap_amount") matches
+// Match, a path.Match pattern such as "*amount*", to Column ("" ignores the header on
+// purpose). A header takes the first pattern in the list that it matches, and only when no
+// exact name (HeaderAliases, or the column's own name) maps it. Exact names win over
+// patterns, and a Fallback pattern is used only when no header maps to its column by an
+// exact name or another pattern (the entity of a return that has no department column).
+// Two headers mapped to one column at the same rank reject the file (duplicate_column).
+type HeaderPattern struct {
+	Match    string `json:"match"`
+	Column   string `json:"column"`
+	Fallback bool   `json:"fallback,omitempty"`
+	// Description says why, for whoever maintains the config.
+	Description string `json:"description,omitempty"`
 }
 
 // ProfileFor returns the first profile whose pattern matches rel, a path relative to the
@@ -459,6 +492,17 @@ func (p *Profile) validate() error {
 	for alias, col := range p.HeaderAliases {
 		if col != "" && ds.Column(col) < 0 {
 			return fmt.Errorf("%s: header_aliases[%q]: %q is not a column of %s", p.Name, alias, col, p.Dataset)
+		}
+	}
+	for i, hp := range p.HeaderPatterns {
+		if hp.Match == "" {
+			return fmt.Errorf("%s: header_patterns[%d].match: must not be empty", p.Name, i)
+		}
+		if _, err := path.Match(hp.Match, ""); err != nil {
+			return fmt.Errorf("%s: header_patterns[%d].match: %q: %w", p.Name, i, hp.Match, err)
+		}
+		if hp.Column != "" && ds.Column(hp.Column) < 0 {
+			return fmt.Errorf("%s: header_patterns[%d].column: %q is not a column of %s", p.Name, i, hp.Column, p.Dataset)
 		}
 	}
 	for col := range p.Constants {
