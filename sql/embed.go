@@ -1,5 +1,6 @@
-// Package sqlmodels holds sofpipe's SQL: the warehouse models under models/ and the data
-// tests under tests/, embedded into the binary so a build carries the exact SQL it runs.
+// Package sqlmodels holds sofpipe's SQL: the warehouse models under models/, the data
+// tests under tests/ and the report's queries under report/, embedded into the binary so
+// a build carries the exact SQL it runs.
 //
 // Models run in file-name order; each file is one or more DuckDB statements. A model may
 // also have an incremental form under incremental/, with the same name, which an
@@ -21,7 +22,7 @@ import (
 	"strings"
 )
 
-//go:embed models/*.sql tests/*.sql incremental/*.sql
+//go:embed models/*.sql tests/*.sql incremental/*.sql report/*.sql
 var files embed.FS
 
 // Severity says what a failing data test does to the batch.
@@ -72,13 +73,30 @@ func Tests() ([]Script, error) {
 	return scripts, nil
 }
 
+// Report returns the report query report/<name>.sql (pipeline/reportdata reads the
+// published warehouse with them; they build nothing).
+func Report(name string) (string, error) {
+	b, err := files.ReadFile(path.Join("report", name+".sql"))
+	if err != nil {
+		return "", fmt.Errorf("sqlmodels: %w", err)
+	}
+	return string(b), nil
+}
+
 // Digest returns every embedded file's name and text in a stable order, so a caller can
-// fingerprint the SQL a warehouse was built with.
+// fingerprint the SQL a warehouse was built with. The report queries are left out: they
+// read a warehouse and change nothing in it.
 func Digest() ([]string, error) {
 	var out []string
 	err := fs.WalkDir(files, ".", func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil {
 			return err
+		}
+		if d.IsDir() {
+			if p == "report" {
+				return fs.SkipDir
+			}
+			return nil
 		}
 		b, err := files.ReadFile(p)
 		if err != nil {

@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/history"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/report"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/reportdata"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
 )
@@ -42,7 +45,31 @@ func recordPublished(ctx context.Context, ws workspace.Workspace, version string
 	return writeReport(ctx, ws, live, id, log)
 }
 
-// writeReport is a placeholder until the report lands.
+// writeReport makes sure reports/<id>/index.html holds the page of the live warehouse of
+// batch id, and reports/latest/ the same page. A page already there is not made again
+// (the page is a function of the warehouse, which a batch never changes once published).
+// A report that cannot be made is logged, not fatal: the warehouse and exports are
+// published, and the next batch (or sofpipe report) tries again.
 func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, log *slog.Logger) error {
+	page, err := os.ReadFile(report.PagePath(ws.Reports(), id))
+	if err == nil {
+		if err := report.PublishLatest(ws.Reports(), page); err != nil {
+			log.Warn("report: reports/latest not updated", "error", err)
+		}
+		return nil
+	}
+	start := time.Now()
+	data, err := reportdata.Load(ctx, live)
+	if err == nil {
+		page, err = report.Bytes(data)
+	}
+	if err == nil {
+		err = report.Publish(ws.Reports(), id, page, true)
+	}
+	if err != nil {
+		log.Warn("report not written; the next batch tries again", "published_batch", id, "error", err)
+		return nil
+	}
+	log.Info("report written", "path", report.PagePath(ws.Reports(), id), "bytes", len(page), "seconds", time.Since(start).Seconds())
 	return nil
 }

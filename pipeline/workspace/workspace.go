@@ -9,7 +9,9 @@
 //	lake/_ledger/runs/*.json      one record per batch
 //	lake/_staging/<batch>/        a batch's files before they are published by rename
 //	warehouse/sof.duckdb          the published warehouse; history/ keeps the last few
+//	lake/_history/scorecard/      every published batch's scorecard (pipeline/history)
 //	exports/                      summary Parquet and CSV
+//	reports/<batch>/index.html    each published batch's report; reports/latest/ the newest
 //	.lock                         held by the process that owns the workspace
 package workspace
 
@@ -46,6 +48,7 @@ func (w Workspace) WarehouseHistory() string {
 	return filepath.Join(w.Root, "warehouse", "history")
 }
 func (w Workspace) Exports() string { return filepath.Join(w.Root, "exports") }
+func (w Workspace) Reports() string { return filepath.Join(w.Root, "reports") }
 func (w Workspace) State() string   { return filepath.Join(w.Root, "state") }
 
 // WarehouseDigests is where the SHA-256 of each published warehouse file is kept.

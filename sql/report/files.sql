@@ -1,0 +1,32 @@
+-- The files this batch took in, and whether each restates rows an earlier file had sent
+-- (a correction): the same spend month of a department, the same outcome measurement, the
+-- same project or lesson.
+WITH this_batch AS (
+    SELECT * FROM _files WHERE batch_id = (SELECT batch_id FROM _build)
+),
+corrects AS (
+    SELECT DISTINCT a._file_sha256
+    FROM raw_spend AS a
+    JOIN raw_spend AS o USING (project_id, department, financial_year, period)
+    WHERE a._file_sha256 IN (SELECT file_sha256 FROM this_batch) AND o._arrival < a._arrival
+    UNION
+    SELECT DISTINCT a._file_sha256
+    FROM raw_outcomes AS a
+    JOIN raw_outcomes AS o USING (project_id, outcome_id, period_end)
+    WHERE a._file_sha256 IN (SELECT file_sha256 FROM this_batch) AND o._arrival < a._arrival
+    UNION
+    SELECT DISTINCT a._file_sha256
+    FROM raw_projects AS a
+    JOIN raw_projects AS o USING (project_id)
+    WHERE a._file_sha256 IN (SELECT file_sha256 FROM this_batch) AND o._arrival < a._arrival
+    UNION
+    SELECT DISTINCT a._file_sha256
+    FROM raw_lessons AS a
+    JOIN raw_lessons AS o USING (project_id, lesson_id)
+    WHERE a._file_sha256 IN (SELECT file_sha256 FROM this_batch) AND o._arrival < a._arrival
+)
+SELECT f.source_path, f.dataset, f.status, coalesce(f.rows_accepted, 0), coalesce(f.rows_rejected, 0),
+       coalesce(f.reason, ''), c._file_sha256 IS NOT NULL AS corrects
+FROM this_batch AS f
+LEFT JOIN corrects AS c ON c._file_sha256 = f.file_sha256
+ORDER BY f.arrival, f.source_path
