@@ -125,3 +125,30 @@ run-unprivileged: build
 	$$as_user ./sofpipe query --workspace ws --max-width 110 "SELECT project_id, band, score FROM scale_up_candidates"; \
 	test -s ws/exports/scale_up_candidates.parquet; \
 	echo "run-unprivileged: published as $(RUN_USER)"
+
+.PHONY: report-check
+
+# The report in a real browser (never part of make test; CI runs it): Debian's chromium is
+# installed when missing (as root, with apt-get; otherwise the check is skipped, saying
+# why), the fixtures are run through a batch, and tools/reportcheck opens the published
+# page headless over the DevTools protocol. It fails on a console error or exception, on
+# any network request (the page must be self-contained), on a chart with nothing drawn or
+# a fill with no pattern, and leaves a PNG screenshot and an A4 PDF in REPORT_DIR.
+REPORT_DIR ?= build/report-check
+CHROMIUM   ?= chromium
+report-check: build
+	@if ! command -v $(CHROMIUM) > /dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get > /dev/null 2>&1; then \
+	    echo "report-check: installing Debian's chromium"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null || exit 1; \
+	  else \
+	    echo "report-check: SKIPPED: $(CHROMIUM) is not installed, and installing it needs root and apt-get (apt-get install chromium)"; exit 0; \
+	  fi; \
+	fi; \
+	set -e; rm -rf $(REPORT_DIR); mkdir -p $(REPORT_DIR)/ws; cp -R fixtures/sof/inbox $(REPORT_DIR)/ws/inbox; \
+	$(BIN) run --workspace $(REPORT_DIR)/ws > /dev/null; \
+	(cd tools/reportcheck && $(GO) build -o $(CURDIR)/bin/reportcheck .); \
+	bin/reportcheck -chrome "$$(command -v $(CHROMIUM))" -page $(REPORT_DIR)/ws/reports/latest/index.html \
+	  -png $(REPORT_DIR)/report.png -pdf $(REPORT_DIR)/report.pdf; \
+	test -s $(REPORT_DIR)/report.png && test -s $(REPORT_DIR)/report.pdf; \
+	echo "report-check: $(REPORT_DIR)/report.png, $(REPORT_DIR)/report.pdf"

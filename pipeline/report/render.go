@@ -94,9 +94,17 @@ type view struct {
 	ReturnsC     Chart
 	LessonsC     Chart
 	OwedRows     []owedRow
+	FileGroups   []fileGroup
+	NotableFiles []File
 	RejectRows   int64
 	ChaseMissing int64
 	ChaseLate    int64
+}
+
+// fileGroup sums the files this batch took in of one dataset.
+type fileGroup struct {
+	Dataset                                          string
+	Files, Accepted, Rejected, Corrections, NotTaken int64
 }
 
 // owedRow is a line of the owed table.
@@ -120,6 +128,24 @@ func Render(w io.Writer, d Data) error {
 	v.SpendC, v.SpendTotal = spendChart(d)
 	v.ReturnsC = returnsChart(d)
 	v.LessonsC = lessonsChart(d)
+	for _, f := range d.Files {
+		if n := len(v.FileGroups); n == 0 || v.FileGroups[n-1].Dataset != f.Dataset {
+			v.FileGroups = append(v.FileGroups, fileGroup{Dataset: f.Dataset})
+		}
+		g := &v.FileGroups[len(v.FileGroups)-1]
+		g.Files++
+		g.Accepted += f.Accepted
+		g.Rejected += f.Rejected
+		if f.Corrects {
+			g.Corrections++
+		}
+		if f.Status != "ingested" {
+			g.NotTaken++
+		}
+		if f.Corrects || f.Rejected > 0 || f.Status != "ingested" {
+			v.NotableFiles = append(v.NotableFiles, f)
+		}
+	}
 	for _, r := range d.Rejects {
 		v.RejectRows += r.Rows
 	}

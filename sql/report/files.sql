@@ -29,4 +29,4 @@ SELECT f.source_path, f.dataset, f.status, coalesce(f.rows_accepted, 0), coalesc
        coalesce(f.reason, ''), c._file_sha256 IS NOT NULL AS corrects
 FROM this_batch AS f
 LEFT JOIN corrects AS c ON c._file_sha256 = f.file_sha256
-ORDER BY f.arrival, f.source_path
+ORDER BY f.dataset, f.arrival, f.source_path
