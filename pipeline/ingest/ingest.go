@@ -117,6 +117,14 @@ type Result struct {
 	RejectsFile string
 	// IgnoredColumns are header cells that map to no canonical column.
 	IgnoredColumns []string
+	// HeaderLine is the physical line of the header (1 unless title lines sit above it;
+	// 0 when no header was found); SkippedLines are the non-blank lines above it, clipped,
+	// which are neither data nor rejects.
+	HeaderLine   int
+	SkippedLines []string
+	// MoneyRounded counts the amounts of accepted rows rounded to the penny
+	// (round_money_to_pence).
+	MoneyRounded int64
 }
 
 // DataPath is where a file's rows for one partition go, relative to the lake root.
@@ -195,26 +203,20 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	if bytes.IndexByte(first.Data, 0) >= 0 {
 		return rejectWhole(res, ReasonBinaryFile, "the file holds NUL bytes: it is not CSV text (a spreadsheet or archive saved with a .csv name?)"), nil
 	}
-	it := first.Records(delim)
-	if !it.Next() {
-		return rejectWhole(res, ReasonEmptyFile, "the file has no header row"), nil
+	hdr, fe, err := findHeader(chunker, &first, delim, in.Dataset, in.Profile)
+	if err != nil {
+		return rejectWhole(res, ReasonUnreadable, err.Error()), nil
 	}
-	if p := it.Problem(); p != nil {
-		return rejectWhole(res, ReasonMalformedCSV, "the header row is not well-formed CSV: "+p.Error()), nil
-	}
-	header := make([]string, len(it.Fields()))
-	for i, h := range it.Fields() {
-		header[i] = string(h)
-	}
-	lay, lerr := newLayout(in.Dataset, header, in.Profile)
-	var fe *fileError
-	if errors.As(lerr, &fe) {
+	if fe != nil {
+		res.HeaderLine = hdr.line
 		return rejectWhole(res, fe.Reason, fe.Message), nil
 	}
+	lay := hdr.lay
 	res.IgnoredColumns = lay.ignored
+	res.HeaderLine, res.SkippedLines = hdr.line, hdr.skipped
 	lay.maxPence = maxPence(opt.MaxAmountGBP)
 
-	run := &fileRun{in: in, opt: opt, lay: lay, delim: delim, schema: LakeSchema(in.Dataset)}
+	run := &fileRun{in: in, opt: opt, lay: lay, delim: delim, schema: LakeSchema(in.Dataset), headerRecords: hdr.records}
 	run.digest = dig
 	run.rejects = newRejectWriter(opt.StageDir, run.digest, in.Source, opt.BatchID, opt.Alloc, opt.KeepRejects)
 	if err := run.parallel(ctx, first, chunker); err != nil {
@@ -238,11 +240,13 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	res.RowsRejected = run.rejects.count
 	res.RejectsByReason = run.rejects.byReason
 	res.FirstRejects = run.rejects.first
+	res.MoneyRounded = run.rounded.Load()
 	res.Status = StatusIngested
 
-	// Rows holding nothing but delimiters are rejected for the record, but say nothing
-	// about whether the file is the right layout, so they do not count towards quarantine.
-	blank := res.RejectsByReason[ReasonBlankRow]
+	// Rows holding nothing but delimiters, totals and nil-return notes are rejected for
+	// the record, but say nothing about whether the file is the right layout, so they do
+	// not count towards quarantine.
+	blank := res.RejectsByReason[ReasonBlankRow] + res.RejectsByReason[ReasonSummaryRow] + res.RejectsByReason[ReasonNilReturn]
 	if considered := res.RowsRead - blank; considered > 0 && float64(res.RowsRejected-blank)/float64(considered) > opt.RejectRateLimit {
 		log.Warn("quarantining file", "rows_read", res.RowsRead, "rows_rejected", res.RowsRejected)
 		if err := run.quarantine(ctx, &res); err != nil {
@@ -378,7 +382,11 @@ type fileRun struct {
 	schema *arrow.Schema
 
 	read, accepted atomic.Int64
-	rejects        *rejectWriter
+	rounded        atomic.Int64 // amounts of accepted rows rounded to the penny
+	// headerRecords is how many records of the first chunk come before the data: the
+	// header and any title lines above it.
+	headerRecords int
+	rejects       *rejectWriter
 	digest         *digest
 
 	// fieldOf maps a contract column to its column in a rowGroup (-1: the partition
@@ -531,12 +539,15 @@ func (r *fileRun) parseChunk(wk *worker, j job) error {
 	}
 	it, parser := wk.it, wk.parser
 	if j.skipHeader {
-		it.Next()
+		for range r.headerRecords {
+			it.Next()
+		}
 	}
-	var read, accepted int64
+	var read, accepted, rounded int64
 	defer func() {
 		r.read.Add(read)
 		r.accepted.Add(accepted)
+		r.rounded.Add(rounded)
 	}()
 	for it.Next() {
 		read++
@@ -554,6 +565,7 @@ func (r *fileRun) parseChunk(wk *worker, j job) error {
 			continue
 		}
 		accepted++
+		rounded += int64(parser.rounded)
 		if r.opt.StageDir == "" {
 			continue
 		}
@@ -776,13 +788,13 @@ func (r *fileRun) quarantine(ctx context.Context, res *Result) error {
 		res.RowsRejected, res.RowsRead, 100*r.opt.RejectRateLimit)
 	sc := csvscan.NewScanner(dec, r.delim)
 	parser := newRowParser(r.lay)
-	header := true
+	above := r.headerRecords // the header and the title lines above it
 	for sc.Scan() {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if header {
-			header = false
+		if above > 0 {
+			above--
 			continue
 		}
 		if sc.Problem() != nil || parser.parse(sc.Fields()) != nil {
@@ -799,6 +811,7 @@ func (r *fileRun) quarantine(ctx context.Context, res *Result) error {
 	res.Reason = ReasonRejectRate
 	res.Message = msg
 	res.RowsAccepted = 0
+	res.MoneyRounded = 0
 	res.RowsRejected = r.rejects.count
 	res.RejectsByReason = r.rejects.byReason
 	return nil

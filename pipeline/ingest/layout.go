@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"fmt"
+	"path"
 	"strings"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -30,6 +31,10 @@ type layout struct {
 	dateLayout string
 	// padShort reads missing trailing fields of a short row as empty (Profile.PadShortRows).
 	padShort bool
+	// excelSerial reads whole numbers in date columns as Excel day numbers
+	// (Profile.ExcelSerialDates); roundPence rounds money to the penny
+	// (Profile.RoundMoneyToPence).
+	excelSerial, roundPence bool
 	// maxPence bounds every money value either side of zero (config ingest.max_amount_gbp,
 	// in pence): one line's amount can then never be what overflows a sum downstream.
 	maxPence int64
@@ -39,13 +44,25 @@ type layout struct {
 type fileError struct {
 	Reason  Reason
 	Message string
+	// missing lists the required columns a header candidate lacks (missing_columns), so
+	// the header search can name the closest candidate.
+	missing []string
 }
 
 func (e *fileError) Error() string { return string(e.Reason) + ": " + e.Message }
 
+// Ranks of the ways a header cell maps to a column: an exact name (an alias, or the
+// column's own name) beats a pattern, which beats a fallback pattern. Two cells at the
+// same rank for one column reject the file; a worse-ranked cell is ignored.
+const (
+	rankExact = iota
+	rankPattern
+	rankFallback
+)
+
 // newLayout matches a header row against the dataset's columns through the profile's
-// aliases. Matching folds case, spaces and punctuation, so "Supplier Postcode " and
-// "supplier_postcode" are the same header.
+// aliases and patterns. Matching folds case, spaces and punctuation, so "Supplier
+// Postcode " and "supplier_postcode" are the same header.
 func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (*layout, error) {
 	l := &layout{
 		dataset:     ds,
@@ -60,10 +77,12 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		l.fieldOf[i] = -1
 	}
 	aliases := map[string]string{}
+	var patterns []config.HeaderPattern
 	if profile != nil {
 		for from, to := range profile.HeaderAliases {
 			aliases[contract.NormalizeHeader(from)] = to
 		}
+		patterns = profile.HeaderPatterns
 		for col, v := range profile.Constants {
 			c := ds.Column(col)
 			l.constant[c] = []byte(v)
@@ -76,28 +95,42 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		}
 		l.dateLayout = profile.DateFormat
 		l.padShort = profile.PadShortRows
+		l.excelSerial = profile.ExcelSerialDates
+		l.roundPence = profile.RoundMoneyToPence
 	}
 	l.headerFields = len(header)
 	for l.headerFields > 0 && strings.TrimSpace(header[l.headerFields-1]) == "" {
 		l.headerFields--
 	}
+	rank := make([]int, len(ds.Columns))
+	how := make([]string, len(ds.Columns)) // the pattern that mapped a column, for messages
+	used := make([]bool, l.headerFields)
 	for i, h := range header[:l.headerFields] {
 		key := contract.NormalizeHeader(h)
-		name, aliased := aliases[key]
-		if !aliased {
-			name = key
-		}
-		c := ds.Column(name)
-		if c < 0 || name == "" || l.hasConstant[c] {
-			if strings.TrimSpace(h) != "" {
-				l.ignored = append(l.ignored, h)
-			}
+		if key == "" {
 			continue
 		}
-		if l.fieldOf[c] >= 0 {
-			return nil, &fileError{ReasonDuplicateColumn, fmt.Sprintf("header cells %d (%q) and %d (%q) both map to column %s", l.fieldOf[c]+1, clip([]byte(header[l.fieldOf[c]])), i+1, clip([]byte(h)), name)}
+		name, r, by := mapHeader(ds, key, aliases, patterns)
+		c := ds.Column(name)
+		if c < 0 || name == "" || l.hasConstant[c] {
+			continue
 		}
-		l.fieldOf[c] = i
+		switch prev := l.fieldOf[c]; {
+		case prev < 0 || r < rank[c]:
+			if prev >= 0 {
+				used[prev] = false // a better-ranked header takes the column
+			}
+		case r > rank[c]:
+			continue
+		default:
+			return nil, &fileError{Reason: ReasonDuplicateColumn, Message: fmt.Sprintf("header cells %d (%q) and %d (%q) both map to column %s%s", prev+1, clip([]byte(header[prev])), i+1, clip([]byte(h)), name, patternNote(how[c], by))}
+		}
+		l.fieldOf[c], rank[c], how[c], used[i] = i, r, by, true
+	}
+	for i, h := range header[:l.headerFields] {
+		if !used[i] && strings.TrimSpace(h) != "" {
+			l.ignored = append(l.ignored, h)
+		}
 	}
 	var missing []string
 	for c, col := range ds.Columns {
@@ -109,9 +142,40 @@ func newLayout(ds *contract.Dataset, header []string, profile *config.Profile) (
 		missing = append(missing, "financial_year and period, or payment_date")
 	}
 	if len(missing) > 0 {
-		return nil, &fileError{ReasonMissingColumns, fmt.Sprintf("the header lacks required column(s) %s; it has %s", strings.Join(missing, ", "), quoteList(header[:l.headerFields]))}
+		return nil, &fileError{Reason: ReasonMissingColumns, Message: fmt.Sprintf("the header lacks required column(s) %s; it has %s", strings.Join(missing, ", "), quoteList(header[:l.headerFields])), missing: missing}
 	}
 	return l, nil
+}
+
+// mapHeader says which column a normalised header cell names, at which rank, and by which
+// pattern ("" for an exact name). An exact alias to "" ignores the header whatever the
+// patterns say.
+func mapHeader(ds *contract.Dataset, key string, aliases map[string]string, patterns []config.HeaderPattern) (name string, rank int, by string) {
+	if to, ok := aliases[key]; ok {
+		return to, rankExact, ""
+	}
+	if ds.Column(key) >= 0 {
+		return key, rankExact, ""
+	}
+	for _, p := range patterns {
+		if ok, _ := path.Match(p.Match, key); ok {
+			if p.Fallback {
+				return p.Column, rankFallback, p.Match
+			}
+			return p.Column, rankPattern, p.Match
+		}
+	}
+	return "", rankExact, ""
+}
+
+func patternNote(a, b string) string {
+	switch {
+	case a != "" && b != "":
+		return fmt.Sprintf(" (by the patterns %q and %q): give one of them an exact header alias, or ignore it with an alias to \"\"", a, b)
+	case a != "" || b != "":
+		return fmt.Sprintf(" (one by the pattern %q)", a+b)
+	}
+	return ""
 }
 
 // maxPence turns ingest.max_amount_gbp into pence. At its largest allowed value the bound

@@ -25,6 +25,12 @@ const (
 	// ReasonPeriodMismatch: a spend row's payment_date falls outside the financial_year
 	// and period it also gives.
 	ReasonPeriodMismatch Reason = "period_mismatch"
+	// ReasonSummaryRow: a total or subtotal line (an amount beside labels such as
+	// "Total"), not a payment.
+	ReasonSummaryRow Reason = "summary_row"
+	// ReasonNilReturn: the row says the return is a nil return. As a file-level code: no
+	// header was found and the file says it is a nil return.
+	ReasonNilReturn Reason = "nil_return"
 	// ReasonFileQuarantined: the row was readable but its file was quarantined because
 	// too many of its rows were rejected.
 	ReasonFileQuarantined Reason = "file_quarantined"
@@ -33,6 +39,7 @@ const (
 	ReasonBadMoney         Reason = Reason(coerce.CodeBadMoney)
 	ReasonMoneyPrecision   Reason = Reason(coerce.CodeMoneyPrecision)
 	ReasonMoneyOverflow    Reason = Reason(coerce.CodeMoneyOverflow)
+	ReasonForeignCurrency  Reason = Reason(coerce.CodeForeignCurrency)
 	ReasonBadDate          Reason = Reason(coerce.CodeBadDate)
 	ReasonBadInt           Reason = Reason(coerce.CodeBadInt)
 	ReasonBadNumber        Reason = Reason(coerce.CodeBadNumber)
@@ -62,8 +69,9 @@ const (
 func Reasons() []Reason {
 	return []Reason{
 		ReasonMissingRequired, ReasonNotAllowed, ReasonOutOfRange, ReasonRaggedRow, ReasonBlankRow,
+		ReasonSummaryRow, ReasonNilReturn,
 		ReasonMalformedCSV, ReasonEndBeforeStart, ReasonPeriodMismatch, ReasonFileQuarantined,
-		ReasonBadMoney, ReasonMoneyPrecision, ReasonMoneyOverflow, ReasonBadDate, ReasonBadInt,
+		ReasonBadMoney, ReasonMoneyPrecision, ReasonForeignCurrency, ReasonMoneyOverflow, ReasonBadDate, ReasonBadInt,
 		ReasonBadNumber, ReasonBadFinancialYear,
 		ReasonEmptyFile, ReasonBinaryFile, ReasonMissingColumns, ReasonDuplicateColumn,
 		ReasonUnknownDataset, ReasonUnreadable, ReasonRejectRate,

@@ -42,6 +42,8 @@ type rowParser struct {
 	// plans says, per column, where its raw value comes from and how to coerce it, read
 	// once from the layout and the contract so the per-cell loop looks in one place.
 	plans []colPlan
+	// rounded counts the row's amounts rounded to the penny (round_money_to_pence).
+	rounded int
 }
 
 // colPlan is one column's part of the layout and the contract, as parseFields needs it.
@@ -92,18 +94,92 @@ func newRowParser(l *layout) *rowParser {
 // parse fills p.cells from fields, or says why the row is rejected.
 func (p *rowParser) parse(fields [][]byte) *rowError {
 	err := p.parseFields(fields)
-	if err != nil && blankRow(fields) {
+	if err == nil {
+		return nil
+	}
+	// Only a row that failed is looked at again, so what follows costs a good row nothing.
+	switch {
+	case blankRow(fields):
 		// Spreadsheets save emptied rows as a line of delimiters. It is counted like any
 		// other row, so it is rejected under its own code rather than as a missing value.
-		// Only a row that failed is checked: a good row cannot be blank.
 		return &rowError{ReasonBlankRow, "", fmt.Sprintf("the row has %d fields and every one is empty (a line of delimiters only): there is nothing to take in; delete the row", len(fields))}
+	case nilReturnRow(fields):
+		return &rowError{ReasonNilReturn, "", "the row says the return is a nil return (nothing to report for the period): it holds no line to take in"}
+	}
+	if col, ok := p.summaryRow(fields); ok {
+		return &rowError{ReasonSummaryRow, col, fmt.Sprintf("the row holds only a sum (%s) and labels or other numbers: a total or subtotal line, not a payment; it is left out so that nothing is counted twice (the cause was: %s)", clip(coerce.Trim(fields[p.plans[p.l.dataset.Column(col)].field])), err.Message)}
 	}
 	return err
+}
+
+// summaryRow reports whether a row that failed is a total line a spreadsheet left under
+// the data: an amount in a money column, and nothing else but other numbers and labels
+// such as "Total" or "Grand total". It returns the money column.
+func (p *rowParser) summaryRow(fields [][]byte) (string, bool) {
+	col := ""
+	for c := range p.plans {
+		pl := &p.plans[c]
+		if pl.typ != contract.Money || pl.src != srcField || pl.field >= len(fields) {
+			continue
+		}
+		if _, _, null, err := coerce.MoneyRounded(fields[pl.field]); err == nil && !null {
+			col = p.l.dataset.Columns[c].Name
+			break
+		}
+	}
+	if col == "" {
+		return "", false
+	}
+	for _, f := range fields {
+		v := coerce.Trim(f)
+		if coerce.IsNullTrimmed(v) {
+			continue
+		}
+		if _, _, null, err := coerce.MoneyRounded(v); err == nil && !null {
+			continue
+		}
+		if !summaryLabel(v) {
+			return "", false
+		}
+	}
+	return col, true
+}
+
+// summaryLabel reports whether a cell labels a total: Total, TOTAL SPEND, Grand Total,
+// Sub-total, Total for May 2012, Sum.
+func summaryLabel(v []byte) bool {
+	k := contract.NormalizeHeader(string(v))
+	for _, prefix := range []string{"total", "grand_total", "sub_total", "subtotal", "sum", "overall_total", "running_total"} {
+		if k == prefix || strings.HasPrefix(k, prefix+"_") || (prefix == "total" && k == "totals") {
+			return true
+		}
+	}
+	return false
+}
+
+// nilReturnRow reports whether a row says the return is a nil return ("NIL RETURN",
+// "Nil return for May"), as departments send when no payment passed the threshold.
+func nilReturnRow(fields [][]byte) bool {
+	for _, f := range fields {
+		if nilReturnText(f) {
+			return true
+		}
+	}
+	return false
+}
+
+func nilReturnText(f []byte) bool {
+	if len(f) < 3 || len(f) > 80 {
+		return false
+	}
+	k := contract.NormalizeHeader(string(f))
+	return k == "nil" || k == "nil_return" || strings.HasPrefix(k, "nil_return_") || k == "this_is_a_nil_return"
 }
 
 func (p *rowParser) parseFields(fields [][]byte) *rowError {
 	l := p.l
 	p.fyBuf = p.fyBuf[:0]
+	p.rounded = 0
 	if len(fields) < l.headerFields && !l.padShort {
 		return &rowError{ReasonRaggedRow, "", fmt.Sprintf("row has %d fields, the header has %d: a field is missing or a delimiter was lost; give every row one field per header column", len(fields), l.headerFields)}
 	}
@@ -183,7 +259,15 @@ func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 	case contract.Float:
 		out.f, out.null, err = coerce.Float(v)
 	case contract.Money:
-		out.i, out.null, err = coerce.Money(v)
+		if p.l.roundPence {
+			var rounded bool
+			out.i, rounded, out.null, err = coerce.MoneyRounded(v)
+			if rounded {
+				p.rounded++
+			}
+		} else {
+			out.i, out.null, err = coerce.Money(v)
+		}
 		// One compare of the pence per value: a value that fits the lake's DECIMAL(18,2)
 		// but not what a SOF line can be (a card number pasted into an amount) stops here,
 		// with the department's line, instead of in a sum of the marts.
@@ -194,6 +278,16 @@ func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 	case contract.Date:
 		var d int32
 		d, out.null, err = coerce.Date(v, p.l.dateLayout)
+		if err != nil {
+			// Only a value that is not a date comes here: is it an Excel day number?
+			sd, ok, rerr := p.excelDate(col.Name, v)
+			if rerr != nil {
+				return rerr
+			}
+			if ok {
+				d, err = sd, nil
+			}
+		}
 		out.i = int64(d)
 		if err == nil && !out.null && (d < earliestDay || d > latestDay) {
 			return &rowError{ReasonOutOfRange, col.Name, fmt.Sprintf("%s %s is outside %d-%d: is the year mistyped?", col.Name, coerce.DateString(d), earliestYear, latestYear)}
@@ -217,6 +311,25 @@ func (p *rowParser) coerce(c int, v []byte, out *cell) *rowError {
 		return &rowError{ReasonBadNumber, col.Name, col.Name + ": " + err.Error()}
 	}
 	return nil
+}
+
+// excelDate reads v, a value that is not a date, as an Excel 1900-system day number when
+// the profile allows it (excel_serial_dates) and the day falls in the years dates may
+// have. A serial outside those years, or any serial when the option is off, is a bad_date
+// whose message says what day it would be. ok false with no error leaves v to the
+// caller's own error: it is no serial at all.
+func (p *rowParser) excelDate(col string, v []byte) (day int32, ok bool, rerr *rowError) {
+	sd, serial := coerce.ExcelSerial(v)
+	if !serial {
+		return 0, false, nil
+	}
+	switch {
+	case !p.l.excelSerial:
+		return 0, false, &rowError{ReasonBadDate, col, fmt.Sprintf("%s: date %q is a number, not a date; read as an Excel day number it would be %s: write the date as day/month/year, or ask for excel_serial_dates in the source profile", col, clip(v), coerce.DateString(sd))}
+	case sd < earliestDay || sd > latestDay:
+		return 0, false, &rowError{ReasonBadDate, col, fmt.Sprintf("%s: date %q read as an Excel day number would be %s, outside %d-%d: it is not a date of this return", col, clip(v), coerce.DateString(sd), earliestYear, latestYear)}
+	}
+	return sd, true, nil
 }
 
 // The years a date or financial year in a return may fall in. A row outside them is
