@@ -387,7 +387,7 @@ type fileRun struct {
 	// header and any title lines above it.
 	headerRecords int
 	rejects       *rejectWriter
-	digest         *digest
+	digest        *digest
 
 	// fieldOf maps a contract column to its column in a rowGroup (-1: the partition
 	// column, which lives in the folder name); partCol is the partition column or -1.
