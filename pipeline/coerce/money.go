@@ -58,7 +58,7 @@ func money(b []byte, round bool) (cents int64, rounded, null bool, err error) {
 		return 0, false, false, newError(code, v, "amount %q is too large: amounts must be less than £10,000,000,000,000,000")
 	}
 	return 0, false, false, newError(CodeBadMoney, v,
-		"amount %q is not an amount of money: write pounds and pence, such as 1234.50, £1,234.50, -£1,234.50, (1,234.50) or 1,234.50-")
+		"amount %q is not an amount of money: write pounds and pence, such as 1234.50, £1,234.50, -£1,234.50 or (1,234.50)")
 }
 
 // parseMoney does Money's work on a trimmed, non-null value; code is "" on success. With

@@ -77,7 +77,7 @@ func TestMoney(t *testing.T) {
 		{"10000000000000000", CodeMoneyOverflow, `amount "10000000000000000" is too large: amounts must be less than £10,000,000,000,000,000`},
 		{"-10,000,000,000,000,000.00", CodeMoneyOverflow, ""},
 		{"99999999999999999999999999", CodeMoneyOverflow, ""},
-		{"12a", CodeBadMoney, `amount "12a" is not an amount of money: write pounds and pence, such as 1234.50, £1,234.50, -£1,234.50, (1,234.50) or 1,234.50-`},
+		{"12a", CodeBadMoney, `amount "12a" is not an amount of money: write pounds and pence, such as 1234.50, £1,234.50, -£1,234.50 or (1,234.50)`},
 		{"abc", CodeBadMoney, ""},
 		{"£", CodeBadMoney, ""},
 		{"()", CodeBadMoney, ""},
