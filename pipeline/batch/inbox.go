@@ -384,6 +384,7 @@ func (b *batch) readIntoLake(ctx context.Context, rec *ledger.File, ds *contract
 	rec.RowsRead, rec.RowsAccepted, rec.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
 	rec.Status, rec.Reason, rec.Message = string(res.Status), string(res.Reason), res.Message
 	rec.IgnoredColumns = res.IgnoredColumns
+	rec.HeaderLine, rec.SkippedLines, rec.MoneyRounded = res.HeaderLine, res.SkippedLines, res.MoneyRounded
 	rec.RejectsByReason = nil
 	if len(res.RejectsByReason) > 0 {
 		rec.RejectsByReason = map[string]int64{}

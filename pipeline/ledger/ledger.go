@@ -51,6 +51,14 @@ type File struct {
 	Reason          string           `json:"reason,omitempty"`
 	Message         string           `json:"message,omitempty"`
 	IgnoredColumns  []string         `json:"ignored_columns,omitempty"`
+	// HeaderLine is the physical line of the file's header (1 unless title lines sit
+	// above it; 0 when none was found), and SkippedLines the text of the non-blank lines
+	// above it, which were neither read as rows nor rejected.
+	HeaderLine   int      `json:"header_line,omitempty"`
+	SkippedLines []string `json:"skipped_lines,omitempty"`
+	// MoneyRounded counts the amounts rounded to the penny (the profile's
+	// round_money_to_pence).
+	MoneyRounded int64 `json:"money_rounded,omitempty"`
 
 	// Outputs are the lake's Parquet files holding this file's accepted rows, relative to
 	// the lake root; RejectsFile likewise for its rejects.
