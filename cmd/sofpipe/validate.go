@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,17 +18,22 @@ import (
 
 // fileReport is validate's verdict on one file.
 type fileReport struct {
-	File         string          `json:"file"`
-	Dataset      string          `json:"dataset"`
-	Profile      string          `json:"profile,omitempty"`
-	Accepted     bool            `json:"accepted"`
-	Status       string          `json:"status"`
-	Reason       string          `json:"reason,omitempty"`
-	Message      string          `json:"message,omitempty"`
-	Encoding     string          `json:"encoding,omitempty"`
-	RowsRead     int64           `json:"rows_read"`
-	RowsAccepted int64           `json:"rows_accepted"`
-	RowsRejected int64           `json:"rows_rejected"`
+	File         string `json:"file"`
+	Dataset      string `json:"dataset"`
+	Profile      string `json:"profile,omitempty"`
+	Accepted     bool   `json:"accepted"`
+	Status       string `json:"status"`
+	Reason       string `json:"reason,omitempty"`
+	Message      string `json:"message,omitempty"`
+	Encoding     string `json:"encoding,omitempty"`
+	RowsRead     int64  `json:"rows_read"`
+	RowsAccepted int64  `json:"rows_accepted"`
+	RowsRejected int64  `json:"rows_rejected"`
+	// HeaderLine is the header's line (past 1 when title lines sit above it); the
+	// SkippedLines above it are neither rows nor rejects.
+	HeaderLine   int             `json:"header_line"`
+	SkippedLines []string        `json:"skipped_lines,omitempty"`
+	MoneyRounded int64           `json:"money_rounded,omitempty"`
 	Problems     []ingest.Reject `json:"problems"`
 	// ProblemsNotShown counts rejected rows beyond -max-problems: the counts above are
 	// always complete, only the listing is cut, so memory stays flat on a huge bad file.
@@ -45,7 +52,7 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 		return code
 	}
 	if fs.NArg() == 0 {
-		fmt.Fprintln(stderr, "usage: sofpipe validate [flags] FILE…")
+		fmt.Fprintln(stderr, "usage: sofpipe validate [flags] FILE…|DIR…")
 		return ExitUsage
 	}
 	if *format != "text" && *format != "json" {
@@ -56,8 +63,13 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return exitCode(stderr, err)
 	}
+	files, err := expandArgs(fs.Args())
+	if err != nil {
+		fmt.Fprintf(stderr, "sofpipe validate: %v\n", err)
+		return ExitUsage
+	}
 	var reports []fileReport
-	for _, file := range fs.Args() {
+	for _, file := range files {
 		ds, profile, err := pickDataset(cfg, file, *dataset, *profileName)
 		if err != nil {
 			fmt.Fprintf(stderr, "sofpipe validate: %s: %v\n", file, err)
@@ -84,7 +96,75 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	for _, r := range reports {
 		printReport(stdout, r)
 	}
+	if len(reports) > 1 || len(files) != len(fs.Args()) {
+		printTotals(stdout, reports)
+	}
 	return code
+}
+
+// expandArgs replaces each folder among args by the files under it, in name order, so a
+// department (or an operator trying a profile on a collection of returns) can check a
+// whole folder at once. Hidden files and folders are passed over, as the inbox does.
+func expandArgs(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		info, err := os.Stat(a)
+		if err != nil || !info.IsDir() {
+			out = append(out, a) // a missing file is reported by its own read
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(a, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if p != a && strings.HasPrefix(d.Name(), ".") {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() {
+				found = append(found, p)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		if len(found) == 0 {
+			return nil, fmt.Errorf("%s: no files in the folder", a)
+		}
+		sort.Strings(found)
+		out = append(out, found...)
+	}
+	return out, nil
+}
+
+// fileVerdict is the one word (or two) a file's line and the totals use.
+func fileVerdict(r fileReport) string {
+	switch {
+	case r.Status == string(ingest.StatusRejected):
+		return "rejected"
+	case r.Status == string(ingest.StatusQuarantined):
+		return "quarantined"
+	case !r.Accepted:
+		return "in part"
+	}
+	return "accepted"
+}
+
+// printTotals ends a check of several files: how many would be taken whole, in part, held
+// back or refused, and the rows, which always add up.
+func printTotals(w io.Writer, reports []fileReport) {
+	n := map[string]int{}
+	var read, accepted, rejected int64
+	for _, r := range reports {
+		n[fileVerdict(r)]++
+		read, accepted, rejected = read+r.RowsRead, accepted+r.RowsAccepted, rejected+r.RowsRejected
+	}
+	fmt.Fprintf(w, "%d files: %d accepted, %d accepted in part, %d quarantined, %d rejected; rows read %d = %d accepted + %d rejected\n",
+		len(reports), n["accepted"], n["in part"], n["quarantined"], n["rejected"], read, accepted, rejected)
 }
 
 func pickDataset(cfg config.Config, file, dataset, profileName string) (*contract.Dataset, *config.Profile, error) {
@@ -129,6 +209,7 @@ func validateFile(ctx context.Context, cfg config.Config, file string, ds *contr
 	}
 	rep.Status, rep.Reason, rep.Message, rep.Encoding = string(res.Status), string(res.Reason), res.Message, res.Encoding
 	rep.RowsRead, rep.RowsAccepted, rep.RowsRejected = res.RowsRead, res.RowsAccepted, res.RowsRejected
+	rep.HeaderLine, rep.SkippedLines, rep.MoneyRounded = res.HeaderLine, res.SkippedLines, res.MoneyRounded
 	rep.Problems = res.FirstRejects
 	sort.SliceStable(rep.Problems, func(i, j int) bool { return rep.Problems[i].Line < rep.Problems[j].Line })
 	if rep.Problems == nil {
@@ -164,5 +245,25 @@ func printReport(w io.Writer, r fileReport) {
 	case !r.Accepted:
 		verdict = fmt.Sprintf("accepted in part: %d rows would be rejected", r.RowsRejected)
 	}
-	fmt.Fprintf(w, "%s: %s (dataset %s, %d rows read, %d accepted, %d rejected)\n", r.File, verdict, r.Dataset, r.RowsRead, r.RowsAccepted, r.RowsRejected)
+	var extra string
+	if r.HeaderLine > 1 {
+		extra += fmt.Sprintf("; header on line %d", r.HeaderLine)
+	}
+	if r.MoneyRounded > 0 {
+		extra += fmt.Sprintf("; %d amounts rounded to the penny", r.MoneyRounded)
+	}
+	if first := firstProblem(r); first != nil {
+		extra += fmt.Sprintf("; first: %s at line %d", first.Reason, first.Line)
+	}
+	fmt.Fprintf(w, "%s: %s (dataset %s, %d rows read, %d accepted, %d rejected%s)\n", r.File, verdict, r.Dataset, r.RowsRead, r.RowsAccepted, r.RowsRejected, extra)
+}
+
+// firstProblem is the first rejected row for its own reason (not a quarantined good row).
+func firstProblem(r fileReport) *ingest.Reject {
+	for i := range r.Problems {
+		if r.Problems[i].Reason != ingest.ReasonFileQuarantined {
+			return &r.Problems[i]
+		}
+	}
+	return nil
 }

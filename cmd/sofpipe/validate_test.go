@@ -45,7 +45,7 @@ func TestValidateText(t *testing.T) {
 	code, stdout, _ = runCLI(t, "validate", bad)
 	want := bad + ":3:actual_gbp: bad_money: actual_gbp: amount \"12a\" is not an amount of money: write pounds and pence, such as 1234.50, £1,234.50, -£1,234.50 or (1,234.50)\n" +
 		bad + ":4: ragged_row: row has 4 fields, the header has 6: a field is missing or a delimiter was lost; give every row one field per header column\n" +
-		bad + ": accepted in part: 2 rows would be rejected (dataset spend, 5 rows read, 3 accepted, 2 rejected)\n"
+		bad + ": accepted in part: 2 rows would be rejected (dataset spend, 5 rows read, 3 accepted, 2 rejected; first: bad_money at line 3)\n"
 	if code != ExitInvalid {
 		t.Errorf("bad file: exit %d, want %d", code, ExitInvalid)
 	}
@@ -120,7 +120,7 @@ func TestValidateJSON(t *testing.T) {
 	}
 	want := []fileReport{{
 		File: p, Dataset: "spend", Accepted: false, Status: "ingested", Encoding: "windows-1252",
-		RowsRead: 3, RowsAccepted: 2, RowsRejected: 1,
+		RowsRead: 3, RowsAccepted: 2, RowsRejected: 1, HeaderLine: 1,
 		Problems: []ingest.Reject{{
 			Line: 3, Column: "payment_date", Reason: ingest.ReasonBadDate,
 			Message: `payment_date: date "12/31/2024" is not a valid day/month/year (UK order); it looks like month/day/year, the US order, which sofpipe never assumes`,
@@ -203,5 +203,35 @@ func TestValidateCapsTheListNotTheCounts(t *testing.T) {
 	}
 	if !strings.Contains(stdout, "45 more rejected rows not listed") || !strings.Contains(stdout, "150 rows read, 100 accepted, 50 rejected") {
 		t.Errorf("counts or note missing:\n%s", stdout)
+	}
+}
+
+// A folder is checked file by file, each with one line saying what would become of it
+// (with its counts and first reason) and totals at the end whose rows add up.
+func TestValidateFolder(t *testing.T) {
+	dir := t.TempDir()
+	writeReturn(t, dir, "returns/a-good.csv", "Spend over £25,000\nMay 2024,,\n"+validateHeader+"SOF-1,DfE,2023-24,1,RDEL,1\n")
+	writeReturn(t, dir, "returns/b-part.csv", validateHeader+"SOF-1,DfE,2023-24,1,RDEL,1\nSOF-1,DfE,2023-24,1,RDEL,$5\nSOF-1,DfE,2023-24,2,RDEL,2\n")
+	writeReturn(t, dir, "returns/c-wrong.csv", validateHeader+"SOF-1,DfE,2023-24,1,XDEL,1\nSOF-1,DfE,2023-24,1,XDEL,1\n")
+	writeReturn(t, dir, "returns/d-nohead.csv", "a,b\n1,2\n")
+	writeReturn(t, dir, "returns/.hidden.csv", "not a return")
+	code, stdout, stderr := runCLI(t, "validate", "--dataset", "spend", filepath.Join(dir, "returns"))
+	if code != ExitInvalid {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	r := filepath.Join(dir, "returns")
+	for _, want := range []string{
+		r + "/a-good.csv: accepted (dataset spend, 1 rows read, 1 accepted, 0 rejected; header on line 3)\n",
+		r + "/b-part.csv: accepted in part: 1 rows would be rejected (dataset spend, 3 rows read, 2 accepted, 1 rejected; first: foreign_currency at line 3)\n",
+		r + "/c-wrong.csv: would be quarantined: ",
+		r + "/d-nohead.csv: missing_columns: file rejected: ",
+		"4 files: 1 accepted, 1 accepted in part, 1 quarantined, 1 rejected; rows read 6 = 3 accepted + 3 rejected\n",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, ".hidden") {
+		t.Errorf("a hidden file was checked:\n%s", stdout)
 	}
 }
