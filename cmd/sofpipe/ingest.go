@@ -63,6 +63,9 @@ func ingestCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 	opt.BatchID = "ingest-" + start.UTC().Format("20060102T150405Z")
 	opt.StageDir = *out
 	opt.Logger = common.logger(stderr)
+	if info, err := os.Stat(file); err == nil {
+		opt.Progress = newProgress(stderr).File(file, info.Size())
+	}
 	res, err := ingest.File(ctx, ingest.Input{Path: file, Source: file, Dataset: ds, Profile: profile}, opt)
 	if err != nil {
 		return exitCode(stderr, err)

@@ -30,7 +30,7 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	out, err := batch.Run(ctx, cfg, batch.Options{Version: version, Logger: common.logger(stderr), ForceBuild: *force})
+	out, err := batch.Run(ctx, cfg, batch.Options{Version: version, Logger: common.logger(stderr), ForceBuild: *force, Progress: batchProgress(stderr)})
 	printRunSummary(stdout, cfg.Workspace, out)
 	// Not when another process owns the workspace: its batch is not this one, and the
 	// holder (a daemon, or the next run) leaves the metrics.

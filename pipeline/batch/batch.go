@@ -47,6 +47,9 @@ type Options struct {
 	// OnStart, when set, is called once the batch has its id and its run record, before
 	// it reads anything.
 	OnStart func(batchID string)
+	// Progress, when set, is shown the reading of large files and the warehouse build's
+	// steps (sofpipe run on a terminal; never the daemon, never the log).
+	Progress Progress
 
 	// afterClaim is a test hook: called after a file is claimed, before it is read.
 	afterClaim func(rel string)

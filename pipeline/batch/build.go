@@ -106,6 +106,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		Logger:      b.log,
 		BatchID:     b.run.BatchID,
 		Fingerprint: b.run.Fingerprint,
+		Progress:    b.buildProgress(),
 	}
 	if b.opt.ForceBuild {
 		b.log.Info("full warehouse build", "why", "asked for (--force)")

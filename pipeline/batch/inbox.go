@@ -372,6 +372,7 @@ func (b *batch) readIntoLake(ctx context.Context, rec *ledger.File, ds *contract
 	stage := filepath.Join(b.ws.Staging(), b.run.BatchID)
 	opt := ingest.OptionsFrom(b.cfg.Ingest)
 	opt.BatchID, opt.StageDir, opt.Logger = b.run.BatchID, stage, b.log
+	opt.Progress = b.fileProgress(rec.SourcePath, rec.SizeBytes)
 	readWith, err := json.Marshal(ingest.ReadSettings{Ingest: b.cfg.Ingest, Profile: profile})
 	if err != nil {
 		return ingest.Result{}, err

@@ -96,6 +96,9 @@ type Options struct {
 	MaxAmountGBP int64
 	Alloc        memory.Allocator
 	Logger       *slog.Logger
+	// Progress, when set, is told as the file is read the bytes read and the rows parsed
+	// so far (a terminal's progress display; see progress.go).
+	Progress ProgressFunc
 }
 
 // Result accounts for one file.
@@ -172,9 +175,13 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 	}
 	// The digest: given, not needed (validate), or hashed from the bytes as they are read.
 	var src io.Reader = f
+	counted := withProgress(f, opt.Progress)
+	if counted != nil {
+		src = counted
+	}
 	dig := knownDigest(in.SHA256)
 	if in.SHA256 == "" && opt.StageDir != "" {
-		if dig, src, err = hashingDigest(f); err != nil {
+		if dig, src, err = hashingDigest(src); err != nil {
 			return res, fmt.Errorf("ingest: %w", err)
 		}
 	}
@@ -218,6 +225,7 @@ func File(ctx context.Context, in Input, opt Options) (res Result, err error) {
 
 	run := &fileRun{in: in, opt: opt, lay: lay, delim: delim, schema: LakeSchema(in.Dataset), headerRecords: hdr.records}
 	run.digest = dig
+	counted.countRows(run.read.Load)
 	run.rejects = newRejectWriter(opt.StageDir, run.digest, in.Source, opt.BatchID, opt.Alloc, opt.KeepRejects)
 	if err := run.parallel(ctx, first, chunker); err != nil {
 		run.abort()
