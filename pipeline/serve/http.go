@@ -28,6 +28,7 @@ func (d *Daemon) handler() http.Handler {
 	mux.HandleFunc("GET /runs", d.runs)
 	mux.HandleFunc("POST /run", d.postRun)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.reg, promhttp.HandlerOpts{Registry: d.reg}))
+	mux.Handle("GET /report/", reportHandler(d.ws)) // report.go
 	return mux
 }
 
