@@ -35,6 +35,7 @@ func commands() []command {
 	return []command{
 		{"run", "run one batch: inbox → lake → warehouse → exports", runCommand},
 		{"validate", "check returns without ingesting them", validateCommand},
+		{"profile", "profile suggest: a source profile for a new layout, from its files", profileCommand},
 		{"ingest", "convert one file to Parquet, outside any workspace", ingestCommand},
 		{"query", "run read-only SQL against the published warehouse", queryCommand},
 		{"runs", "list the batch history", runsCommand},
