@@ -140,11 +140,10 @@ func Suggest(paths []string, opt Options) (Result, error) {
 			res.Unplaced = append(res.Unplaced, key)
 		}
 	}
+	// A default also fills the empty cells of a mapped column (a project code left blank).
 	for col, v := range opt.Defaults {
-		if !placed[col] {
-			p.Defaults[col] = v
-			placed[col] = true
-		}
+		p.Defaults[col] = v
+		placed[col] = true
 	}
 	for _, col := range ds.Columns {
 		if col.Required && !col.Derived && !placed[col.Name] {
@@ -312,13 +311,16 @@ var synonyms = map[string][]string{
 // synonym, 0.8 when a synonym is one of its words, 0.6 when it is inside a word, else 0.
 func nameScore(dataset, col, key string) float64 {
 	words := []string{col}
-	for _, w := range strings.Split(col, "_") {
-		if len(w) >= 3 { // "id" alone says nothing of which id
-			words = append(words, w)
-		}
-	}
 	if dataset == contract.Spend {
+		// The synonyms say it better than the name's own words: "type" alone is in
+		// Supplier Type and Expense Type, which are no budget type.
 		words = append(words, synonyms[col]...)
+	} else {
+		for _, w := range strings.Split(col, "_") {
+			if len(w) >= 3 { // "id" alone says nothing of which id
+				words = append(words, w)
+			}
+		}
 	}
 	best := 0.0
 	for _, w := range words {
@@ -423,7 +425,7 @@ func share(k, n int) float64 {
 // fit scores how well the values suit the column's type (0: not at all) and says why.
 func fit(col *contract.Column, e evidence) (float64, string, bool) {
 	if e.n == 0 {
-		return 0.1, "the column is empty in the rows read", false
+		return 0, "", false // an empty column is evidence of nothing
 	}
 	switch col.Type {
 	case contract.Money:
@@ -490,6 +492,9 @@ func assign(ds *contract.Dataset, cols []column) []assignment {
 				continue // no evidence: never guessed
 			}
 			score := 2*name + f + valueOnly
+			if col.Required {
+				score += 0.1 // values that fit two columns go to the one a file must have
+			}
 			conf := "weak"
 			switch {
 			case name >= 0.8 && f >= 0.3:
