@@ -152,6 +152,12 @@ func TestScorecardHistoryAcrossBuildsAndRollback(t *testing.T) {
 	if _, err := batch.Rollback(context.Background(), cfg, batch.Options{Version: "test", Now: now}, a.Run.BatchID); err != nil {
 		t.Fatal(err)
 	}
+	// The reader's page is A's again.
+	pageA, errA := os.ReadFile(filepath.Join(cfg.Workspace, "reports", a.Run.BatchID, "index.html"))
+	latest, errL := os.ReadFile(filepath.Join(cfg.Workspace, "reports", "latest", "index.html"))
+	if errA != nil || errL != nil || string(pageA) != string(latest) {
+		t.Errorf("after the rollback to A, reports/latest is not A's page (%v, %v)", errA, errL)
+	}
 	// The live warehouse is A's own file again: its history is what it was when built.
 	if diff := cmp.Diff([][]string{{a.Run.BatchID, "false", "4"}}, historyBatches(t, cfg)); diff != "" {
 		t.Errorf("after the rollback to A: scorecard_history (-want +got):\n%s", diff)

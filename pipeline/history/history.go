@@ -119,13 +119,8 @@ func Record(ctx context.Context, warehousePath, lakeDir, batchID string) (bool, 
 		return false, fmt.Errorf("history: open %s: %w", warehousePath, err)
 	}
 	defer db.Close()
-	var n int
-	if err := db.QueryRowContext(ctx, "SELECT count(*) FROM scorecard_history WHERE batch_id = ?", batchID).Scan(&n); err != nil {
-		return false, fmt.Errorf("history: %s: %w", warehousePath, err)
-	}
-	if n == 0 {
-		return false, fmt.Errorf("history: %s holds no scorecard for batch %s", warehousePath, batchID)
-	}
+	// A warehouse with no registered project yet has an empty scorecard: its file has no
+	// rows, and still records that the batch was published.
 	q := fmt.Sprintf("COPY (SELECT %s FROM scorecard_history WHERE batch_id = %s ORDER BY project_id) TO %s (FORMAT parquet, COMPRESSION zstd)",
 		strings.Join(Columns, ", "), quote(batchID), quote(tmp))
 	if _, err := db.ExecContext(ctx, q); err != nil {
