@@ -40,6 +40,9 @@ fuzz:
 	$(GO) test ./pipeline/csvscan -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzMoney$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzDate$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzMoneyRounded$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/coerce -run '^$$' -fuzz '^FuzzExcelSerial$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./pipeline/ingest -run '^$$' -fuzz '^FuzzHeaderSearch$$' -fuzztime $(FUZZTIME)
 
 # Benchmarks (never part of make test). Generated CSVs and outputs go to BENCH_DIR, outside
 # the git tree's tracked files; reports go to bench/results/. Each contender is timed as its
