@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 )
 
 var (
@@ -40,6 +41,13 @@ var brokenFiles = map[string]fileCounts{
 	"spend/b09-missing-column.csv":                 {"rejected", 0, 0, 0},
 	"spend/b10-duplicate-column.csv":               {"rejected", 0, 0, 0},
 	"spend/b11-utf16le.csv":                        {"ingested", 3, 2, 1},
+	"spend/b12-title-lines.csv":                    {"ingested", 3, 2, 1},
+	"spend/b13-summary-rows.csv":                   {"ingested", 5, 2, 3},
+	"spend/b14-refunds-currency.csv":               {"ingested", 5, 3, 2},
+	"spend/b15-nil-return.csv":                     {"rejected", 0, 0, 0},
+	"transparency/b16-excel-serials-patterns.csv":  {"ingested", 4, 3, 1},
+	"transparency/b17-two-amounts.csv":             {"rejected", 0, 0, 0},
+	"transparency/b18-round-pence.csv":             {"ingested", 4, 3, 1},
 }
 
 // TestBrokenFixtures delivers the golden returns together with fixtures/broken: files with
@@ -51,13 +59,20 @@ var brokenFiles = map[string]fileCounts{
 // register's rows unchanged.
 func TestBrokenFixtures(t *testing.T) {
 	cfg := newWorkspace(t, goldenInbox)
+	// The faults of inbox/transparency need a profile (header patterns, Excel day numbers,
+	// rounding to the penny): fixtures/broken/profiles.json, as an operator's config.
+	profiles, err := config.Load(filepath.Join(brokenDir, "profiles.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Profiles = profiles.Profiles
 	deliver(t, cfg, filepath.Join(brokenDir, "inbox"))
 	out := runBatch(t, cfg, clock(), false)
 	if out.Run.Status != batch.StatusPublished {
 		t.Fatalf("status %s: %s", out.Run.Status, out.Run.Message)
 	}
-	if out.Run.FilesRejected != 5 || out.Run.FilesQuarantined != 1 {
-		t.Errorf("run: %d files rejected, %d quarantined; want 5 and 1", out.Run.FilesRejected, out.Run.FilesQuarantined)
+	if out.Run.FilesRejected != 7 || out.Run.FilesQuarantined != 1 {
+		t.Errorf("run: %d files rejected, %d quarantined; want 7 and 1", out.Run.FilesRejected, out.Run.FilesQuarantined)
 	}
 	db := openWarehouse(t, cfg)
 
@@ -135,7 +150,7 @@ func TestBrokenFixtures(t *testing.T) {
 		t.Errorf("%s: %s rows accepted, %s in the model tables", l[0], l[1], l[2])
 	}
 	_, sof900 := tableText(t, db, `SELECT count(*), sum(actual_gbp)::VARCHAR, bool_or(in_register) FROM (SELECT s.actual_gbp, m.in_register FROM spend_lines s JOIN spend_monthly m USING (project_id, department, financial_year, period, budget_type) WHERE project_id = 'SOF-900')`)
-	if diff := cmp.Diff([][]string{{"30", "52372.25", "false"}}, sof900); diff != "" {
+	if diff := cmp.Diff([][]string{{"43", "99886.82", "false"}}, sof900); diff != "" {
 		t.Errorf("SOF-900 spend lines (count, Σ actual, in register) (-want +got):\n%s", diff)
 	}
 	_, values := tableText(t, db, `
@@ -150,6 +165,12 @@ func TestBrokenFixtures(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantValues, values); diff != "" {
 		t.Errorf("good rows of the broken files (-want +got):\n%s", diff)
+	}
+
+	// Title lines are recorded, not read; amounts rounded to the penny are counted.
+	_, read := tableText(t, db, `SELECT source_path, header_line::VARCHAR, money_rounded::VARCHAR FROM _files WHERE header_line > 1 OR money_rounded > 0 ORDER BY source_path`)
+	if diff := cmp.Diff([][]string{{"spend/b12-title-lines.csv", "4", "0"}, {"transparency/b18-round-pence.csv", "1", "2"}}, read); diff != "" {
+		t.Errorf("_files header_line, money_rounded (-want +got):\n%s", diff)
 	}
 
 	// The data tests ran and passed: nothing lost, spend reconciled.
