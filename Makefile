@@ -6,7 +6,7 @@ BIN       := bin/sofpipe
 RUN_DIR   ?= build/run
 export CGO_ENABLED := 1
 
-.PHONY: run-unprivileged all build run test test-short test-integration fuzz bench fixtures vet fmt clean
+.PHONY: test-faults run-unprivileged all build run test test-short test-integration fuzz bench fixtures vet fmt clean
 
 all: build
 
@@ -29,6 +29,11 @@ run: build
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+
+# Fault tests: a batch meets a full disk at every step (a size-limited tmpfs; needs root,
+# skipped with the reason otherwise). Not part of make test; CI runs it.
+test-faults:
+	$(GO) test -tags faults -count=1 -run 'TestDiskFull|TestDiskFills' -v ./pipeline/batch/
 
 test-short:
 	$(GO) test -short -count=1 ./...

@@ -60,3 +60,50 @@ func TestRunAsServiceUser(t *testing.T) {
 		t.Errorf("runs as the service user: exit %d\n%s", code, stdout)
 	}
 }
+
+// TestUnreadableDeliveriesWait: on a shared inbox others write to, a delivery the service
+// user may not read (another user's 0600 file) and a folder it may not list are logged,
+// counted and left where they are; the batch goes on with the rest, and a later batch
+// reads them once their permissions are mended.
+func TestUnreadableDeliveriesWait(t *testing.T) {
+	bin := sofpipeBinary(t)
+	u := unprivileged(t)
+	if u.wrap == nil {
+		t.Skip("needs root: the unreadable files must belong to another user")
+	}
+	ws := u.dir(t, 0o755)
+	copyTree(t, filepath.Join("..", "..", "fixtures", "golden", "inbox"), filepath.Join(ws, "inbox"))
+	u.chownTree(t, ws)
+	// Root's files in the shared inbox: one the service user cannot read, and a folder it
+	// cannot list, holding the other spend return.
+	unreadable := filepath.Join(ws, "inbox", "outcomes", "2024-08-outcomes-correction.csv")
+	if err := os.Chown(unreadable, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(unreadable, 0o600)
+	private := filepath.Join(ws, "inbox", "spend", "private")
+	os.Mkdir(private, 0o700)
+	if err := os.Rename(filepath.Join(ws, "inbox", "spend", "02-moj-correction-2024-08.csv"), filepath.Join(private, "02-moj-correction-2024-08.csv")); err != nil {
+		t.Fatal(err)
+	}
+
+	code, stdout, stderr := u.run(t, bin, "run", "--workspace", ws)
+	if code != ExitOK || !strings.Contains(stdout, ": published") || !strings.Contains(stdout, "2 entries could not be read") {
+		t.Fatalf("first night: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"file cannot be read by this user", "inbox entry cannot be read"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("the log does not say %q:\n%s", want, stderr)
+		}
+	}
+	if _, err := os.Stat(unreadable); err != nil {
+		t.Errorf("the unreadable delivery left its place: %v", err)
+	}
+	// Permissions mended: the next night takes both.
+	os.Chmod(unreadable, 0o644)
+	os.Chmod(private, 0o777)
+	code, stdout, stderr = u.run(t, bin, "run", "--workspace", ws)
+	if code != ExitOK || !strings.Contains(stdout, "2 new") {
+		t.Errorf("second night: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}

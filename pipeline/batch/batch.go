@@ -8,7 +8,9 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,6 +18,7 @@ import (
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
@@ -102,25 +105,28 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 	}
 
 	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
-	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led, log: opt.Logger}
+	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led, log: opt.Logger, stage: "starting the batch"}
 	// Temporary files of a crashed run go first, so that nothing below reads them.
 	if err := b.cleanLeftovers(); err != nil {
-		return out, err
+		return out, b.failed(err)
 	}
 	runs, err := led.Runs()
 	if err != nil {
 		return out, err
 	}
 	if runs, err = b.recoverRuns(ctx, runs); err != nil {
-		return out, err
+		return out, b.failed(err)
 	}
 	b.earlier = runs
 	b.run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, ProgramSHA256: programDigest(), StartedAt: opt.Now().UTC(), Status: StatusRunning}
 	b.log = opt.Logger.With("batch", b.run.BatchID)
 	if err := led.SaveRun(b.run); err != nil {
-		return out, err
+		return out, b.failed(err)
 	}
 	defer func() {
+		if err != nil {
+			err = b.failed(err)
+		}
 		b.run.FinishedAt = opt.Now().UTC()
 		if err != nil && b.run.Status == StatusRunning {
 			b.run.Status, b.run.Message = StatusFailed, oneLine(err.Error())
@@ -131,6 +137,10 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 		}
 		if serr := led.SaveRun(b.run); serr != nil && err == nil {
 			err = serr
+		} else if serr == nil && b.reading != nil && b.reading.recorded {
+			// The file being read when the run failed is in the ledger and in this
+			// run's saved record: its claimed copy has done its job.
+			os.Remove(b.reading.claimed)
 		}
 		out.Run = b.run
 		out.InboxSkipped = b.inboxSkipped
@@ -164,6 +174,52 @@ type batch struct {
 	earlier []ledger.Run
 	// inboxSkipped counts inbox entries that cannot be read as deliveries.
 	inboxSkipped int
+	// stage says what the batch is doing, for the message of a failure (a full disk).
+	stage string
+	// reading is the inbox file being read, from its claim until its claimed copy is
+	// removed.
+	reading *claimedFile
+}
+
+// claimedFile is an inbox file a batch has claimed.
+type claimedFile struct {
+	original, claimed string // paths
+	recorded          bool   // committed to the ledger and its delivery in b.run
+}
+
+// DiskFullError is a batch stopped by a full file system (or an exhausted quota).
+type DiskFullError struct {
+	Stage     string // what the batch was doing
+	Workspace string
+	Err       error
+}
+
+func (e *DiskFullError) Error() string {
+	return fmt.Sprintf("disk full while %s: %v; nothing of this batch was published, the published warehouse, exports, lake and ledger are as they were, and every delivery is in the inbox or stored and recorded: free space on the file system holding %s and run again", e.Stage, e.Err, e.Workspace)
+}
+
+func (e *DiskFullError) Unwrap() error { return e.Err }
+
+// failed tidies up after a batch that stopped with err, so that it leaves nothing half
+// done, and returns the error to report: the files it was writing are removed (staged
+// lake files, a partial warehouse build and its spill, staged exports, incoming store
+// copies, half-written records), a file it had claimed and not yet recorded is given back
+// to the inbox under its name, and a full disk is said to be one.
+func (b *batch) failed(err error) error {
+	if r := b.reading; r != nil && !r.recorded {
+		if _, statErr := os.Lstat(r.original); errors.Is(statErr, fs.ErrNotExist) {
+			if rerr := os.Rename(r.claimed, r.original); rerr == nil {
+				b.reading = nil
+			}
+		}
+	}
+	if cerr := b.cleanLeftovers(); cerr != nil {
+		b.log.Warn("could not remove what the failed batch left", "error", cerr)
+	}
+	if fsutil.IsDiskFull(err) && !errors.As(err, new(*DiskFullError)) {
+		return &DiskFullError{Stage: b.stage, Workspace: b.ws.Root, Err: err}
+	}
+	return err
 }
 
 // newBatchID is the UTC start time to the second, made unique against earlier runs; batch

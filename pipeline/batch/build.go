@@ -19,9 +19,11 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	// out names only what this batch published: a build whose data tests failed leaves
 	// the warehouse and exports as they were, and names none.
 	var out Outcome
+	b.stage = "keeping the published scorecard in the lake's history"
 	if err := recordPublished(ctx, b.ws, b.opt.Version, b.log); err != nil {
 		return out, err
 	}
+	b.stage = "building the warehouse"
 	files, err := b.led.Files()
 	if err != nil {
 		return out, err
@@ -48,6 +50,7 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 			return out, err
 		}
 		b.run.WarehouseSeconds = time.Since(start).Seconds() - b.run.ExportSeconds
+		b.stage = "recording the published warehouse in state/"
 		now := b.opt.Now().UTC()
 		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: built}); err != nil {
 			return out, err
@@ -154,6 +157,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	// The exports are made from the new file before it is published, so a failed export
 	// leaves the last published warehouse and exports as they were.
 	staging := filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)
+	b.stage = "exporting the marts"
 	start := time.Now()
 	if _, err := export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}); err != nil {
 		os.Remove(buildPath)
@@ -167,6 +171,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		os.RemoveAll(staging)
 		return "", err
 	}
+	b.stage = "publishing the warehouse"
 	if err := b.recordDigest(sum, pub.BatchID); err != nil {
 		os.Remove(buildPath)
 		os.RemoveAll(staging)

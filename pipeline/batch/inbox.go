@@ -214,6 +214,7 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 			}
 			continue
 		}
+		b.stage = "claiming " + f.rel
 		path, err := b.claim(f)
 		if errors.Is(err, fs.ErrNotExist) {
 			b.log.Warn("file left the inbox before it could be read: skipped", "file", f.rel)
@@ -222,9 +223,11 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("batch: claim %s: %w", f.rel, err)
 		}
+		b.reading = &claimedFile{original: f.path, claimed: path}
 		if b.opt.afterClaim != nil {
 			b.opt.afterClaim(f.rel)
 		}
+		b.stage = "storing the original of " + f.rel
 		sha, size, err := b.keepOriginal(path)
 		if errors.Is(err, fs.ErrPermission) {
 			// A delivery the service user may not read stays where it was, under its own
@@ -236,6 +239,7 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 					return fmt.Errorf("batch: give back %s: %w", f.rel, err)
 				}
 			}
+			b.reading = nil
 			continue
 		}
 		if err != nil {
@@ -251,6 +255,7 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 			b.run.FilesDuplicate++
 		} else {
 			arrival++
+			b.stage = "reading " + f.rel + " into the lake"
 			rec, err := b.ingestOne(ctx, f, sha, size, arrival)
 			if err != nil {
 				return err
@@ -260,6 +265,8 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 		}
 		b.opt.reach("file committed")
 		b.run.Deliveries = append(b.run.Deliveries, delivery)
+		b.reading.recorded = true
+		b.stage = "recording the delivery of " + f.rel
 		// The run record is saved with each delivery, so a crash never loses what the
 		// run had already done (a crash before this line is tidied by recoverRuns).
 		if err := b.led.SaveRun(b.run); err != nil {
@@ -272,6 +279,7 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 		if err := os.Remove(path); err != nil {
 			return fmt.Errorf("batch: %w", err)
 		}
+		b.reading = nil
 	}
 	return nil
 }
@@ -341,7 +349,13 @@ func (b *batch) ingestOne(ctx context.Context, f inboxFile, sha string, size int
 	if err != nil {
 		return rec, err
 	}
+	b.stage = "recording " + f.rel + " in the ledger"
 	if err := b.led.Commit(rec); err != nil {
+		// Uncommitted, its lake files count for nothing: they go, and a later batch
+		// reads the file again.
+		for _, p := range rec.LakePaths() {
+			os.Remove(filepath.Join(b.ws.Lake(), filepath.FromSlash(p)))
+		}
 		return rec, err
 	}
 	b.run.RowsRead += res.RowsRead

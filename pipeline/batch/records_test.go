@@ -29,8 +29,9 @@ type records struct {
 	Deliveries []string
 	// Totals: the runs' counts added up.
 	Totals string
-	// Outcomes: the statuses of the runs that did something, in order (abandoned runs
-	// and runs with nothing new are left out: a kill and a rerun may add them).
+	// Outcomes: the statuses of the runs that published, in order (abandoned and failed
+	// runs and runs with nothing new are left out: a kill or a fault and a rerun add
+	// them).
 	Outcomes []string
 	// Warehouse: what the published warehouse's _files and _runs say: each file's
 	// deliveries, and each run's status as the ledger has it.
@@ -69,7 +70,7 @@ func recordsOf(t *testing.T, cfg config.Config) records {
 		tot.RowsRead += run.RowsRead
 		tot.RowsAccepted += run.RowsAccepted
 		tot.RowsRejected += run.RowsRejected
-		if run.Status != batch.StatusAbandoned && run.Status != batch.StatusUnchanged {
+		if run.Status != batch.StatusAbandoned && run.Status != batch.StatusUnchanged && run.Status != batch.StatusFailed {
 			r.Outcomes = append(r.Outcomes, run.Status)
 		}
 	}
@@ -90,6 +91,7 @@ func recordsOf(t *testing.T, cfg config.Config) records {
 			t.Errorf("the warehouse's _runs shows batch %s published, the ledger %s", row[0], ledgerStatus)
 		}
 	}
+	db.Close() // before the workspace goes (an unmount, say)
 	return r
 }
 
@@ -108,11 +110,21 @@ func cleanRecords(t *testing.T, first, second string) records {
 // builds and exports, incoming store copies.
 func assertNoTemporaryFiles(t *testing.T, cfg config.Config) {
 	t.Helper()
+	assertNoTemporaryFilesExcept(t, cfg, "")
+}
+
+// assertNoTemporaryFilesExcept is assertNoTemporaryFiles passing over names ending in
+// suffix (when not empty).
+func assertNoTemporaryFilesExcept(t *testing.T, cfg config.Config, suffix string) {
+	t.Helper()
 	filepath.WalkDir(cfg.Workspace, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return nil
 		}
 		name := d.Name()
+		if suffix != "" && strings.HasSuffix(name, suffix) {
+			return nil
+		}
 		if strings.Contains(name, ".tmp") || strings.HasPrefix(name, ".sofpipe-claimed.") || strings.HasPrefix(name, ".build-") || strings.HasPrefix(name, ".incoming-") || strings.HasPrefix(name, ".staging-") {
 			t.Errorf("temporary file left: %s", p)
 		}

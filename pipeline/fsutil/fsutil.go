@@ -156,3 +156,17 @@ func (l *Lock) Unlock() error {
 	l.f = nil
 	return err
 }
+
+// IsDiskFull reports whether err says a file system is full or a quota exhausted, as the
+// kernel says it (ENOSPC, EDQUOT) or as DuckDB and other libraries that keep only the text
+// of the error report it.
+func IsDiskFull(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "no space left on device") || strings.Contains(msg, "disk quota exceeded")
+}
