@@ -28,6 +28,7 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/memtrim"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/metrics"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/schedule"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/watch"
@@ -284,7 +285,10 @@ func (d *Daemon) runJob(ctx context.Context, j *job) {
 	// returns; the daemon then idles for hours. Handing the freed heap back to the system
 	// now brings the process back to its resting size instead of holding the batch's peak
 	// until the collector's next cycle. It costs one collection of a small heap per batch.
+	// DuckDB's memory is C's: glibc keeps what the build's threads freed in their arenas
+	// unless asked to give it back.
 	debug.FreeOSMemory()
+	memtrim.Trim()
 
 	d.mu.Lock()
 	d.last = run

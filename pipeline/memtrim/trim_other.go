@@ -1,0 +1,5 @@
+//go:build !(linux && cgo)
+
+package memtrim
+
+func trim() bool { return false }
