@@ -21,8 +21,18 @@ const maxPounds = 9_999_999_999_999_999
 // amount is not in pounds at all) and amounts of £10^16 or more (CodeMoneyOverflow). It
 // never uses floating point and never allocates unless it fails.
 func Money(b []byte) (cents int64, null bool, err error) {
-	cents, _, null, err = money(b, false)
-	return cents, null, err
+	v := b
+	if NeedsTrim(v) {
+		v = Trim(v)
+	}
+	if isNullTrimmed(v) {
+		return 0, true, nil
+	}
+	cents, code, _ := parseMoney(v, false)
+	if code == "" {
+		return cents, false, nil
+	}
+	return 0, false, moneyError(v, code)
 }
 
 // MoneyRounded is Money for a source whose profile sets round_money_to_pence: an amount
@@ -30,10 +40,6 @@ func Money(b []byte) (cents int64, null bool, err error) {
 // 12.35, -12.345 is -12.35, 12.3449 is 12.34), and rounded reports that it was, so the
 // ledger can count what was changed.
 func MoneyRounded(b []byte) (cents int64, rounded, null bool, err error) {
-	return money(b, true)
-}
-
-func money(b []byte, round bool) (cents int64, rounded, null bool, err error) {
 	v := b
 	if NeedsTrim(v) {
 		v = Trim(v)
@@ -41,23 +47,28 @@ func money(b []byte, round bool) (cents int64, rounded, null bool, err error) {
 	if isNullTrimmed(v) {
 		return 0, false, true, nil
 	}
-	cents, code, rounded := parseMoney(v, round)
-	if code == CodeBadMoney {
-		// Only a value that failed is looked at again, so the sign check costs the
-		// common path nothing.
-		if sign := foreignSign(v); sign != "" {
-			return 0, false, false, newError(CodeForeignCurrency, v, "amount %q is in another currency (%s): sofpipe takes pounds sterling only; convert it to pounds, or write it without the sign if it is in pounds", sign)
-		}
-	}
-	switch code {
-	case "":
+	cents, code, rounded := parseMoney(v, true)
+	if code == "" {
 		return cents, rounded, false, nil
-	case CodeMoneyPrecision:
-		return 0, false, false, newError(code, v, "amount %q has more than 2 decimal places")
-	case CodeMoneyOverflow:
-		return 0, false, false, newError(code, v, "amount %q is too large: amounts must be less than £10,000,000,000,000,000")
 	}
-	return 0, false, false, newError(CodeBadMoney, v,
+	return 0, false, false, moneyError(v, code)
+}
+
+// moneyError explains a value that is not an amount. It is apart from Money so that the
+// success path stays small enough to inline its callers' loops well.
+func moneyError(v []byte, code Code) error {
+	switch code {
+	case CodeMoneyPrecision:
+		return newError(code, v, "amount %q has more than 2 decimal places")
+	case CodeMoneyOverflow:
+		return newError(code, v, "amount %q is too large: amounts must be less than £10,000,000,000,000,000")
+	}
+	// Only a value that failed is looked at again, so the sign check costs the common
+	// path nothing.
+	if sign := foreignSign(v); sign != "" {
+		return newError(CodeForeignCurrency, v, "amount %q is in another currency (%s): sofpipe takes pounds sterling only; convert it to pounds, or write it without the sign if it is in pounds", sign)
+	}
+	return newError(CodeBadMoney, v,
 		"amount %q is not an amount of money: write pounds and pence, such as 1234.50, £1,234.50, -£1,234.50 or (1,234.50)")
 }
 
