@@ -298,11 +298,11 @@ func (d *Daemon) runJob(ctx context.Context, j *job) {
 	close(j.done)
 }
 
-// runBatch is batch.Run; a test of the daemon's own recovery puts a batch that panics in
+// batchRun is batch.Run; a test of the daemon's own recovery puts a batch that panics in
 // its place.
-var runBatch = batch.Run
+var batchRun = batch.Run
 
-// (*Daemon).runBatch runs one batch with the daemon's lock. A panic anywhere in it is recovered and
+// runBatch runs one batch with the daemon's lock. A panic anywhere in it is recovered and
 // recorded in the ledger as a failed batch: the daemon lives on, and the next batch
 // starts from a clean state as after any failure.
 func (d *Daemon) runBatch(ctx context.Context, j *job, log *slog.Logger) (out batch.Outcome, err error) {
@@ -332,7 +332,7 @@ func (d *Daemon) runBatch(ctx context.Context, j *job, log *slog.Logger) (out ba
 			}
 		}
 	}()
-	return runBatch(ctx, d.cfg, batch.Options{
+	return batchRun(ctx, d.cfg, batch.Options{
 		Version:  d.opt.Version,
 		Logger:   log,
 		LockHeld: true,

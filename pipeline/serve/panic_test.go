@@ -26,7 +26,7 @@ func TestPanickingBatchIsRecordedAndSurvived(t *testing.T) {
 	cfg.Serve.Listen = "127.0.0.1:0"
 	ws, _ := workspace.New(cfg.Workspace)
 	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
-	runBatch = func(ctx context.Context, cfg config.Config, opt batch.Options) (batch.Outcome, error) {
+	batchRun = func(ctx context.Context, cfg config.Config, opt batch.Options) (batch.Outcome, error) {
 		opt.OnStart("20261130T020000Z")
 		if err := led.SaveRun(ledger.Run{BatchID: "20261130T020000Z", StartedAt: time.Now().UTC(), Status: batch.StatusRunning}); err != nil {
 			t.Error(err)
@@ -35,7 +35,7 @@ func TestPanickingBatchIsRecordedAndSurvived(t *testing.T) {
 		m["boom"]++ // a nil map: the kind of bug a panic is
 		return batch.Outcome{}, nil
 	}
-	defer func() { runBatch = batch.Run }()
+	defer func() { batchRun = batch.Run }()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
@@ -89,7 +89,7 @@ func TestPanickingBatchIsRecordedAndSurvived(t *testing.T) {
 		t.Errorf("/readyz after a failed batch: %d, want 503", res.StatusCode)
 	}
 	// The next batch is a real one, on an empty inbox.
-	runBatch = batch.Run
+	batchRun = batch.Run
 	for deadline := time.Now().Add(20 * time.Second); post() != http.StatusAccepted; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("POST /run never accepted again")
