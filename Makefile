@@ -57,14 +57,18 @@ BENCH_ROUNDS         ?= 3
 BENCH_DIR            ?= build/bench
 BENCH_RSS_ROWS       ?= 1000000,5000000,20000000
 BENCH_WAREHOUSE_ROWS ?= 1000000
+BENCH_FULL_ROWS      ?= 1000000,5000000,20000000
 BENCH_RESULTS        ?= bench/results
 bench: build
 	$(GO) build -o bin/duckcopy ./bench/cmd/duckcopy
 	$(GO) build -o bin/ingestbench ./bench/cmd/ingestbench
+	$(GO) build -o bin/duckjob ./bench/cmd/duckjob
 	bin/ingestbench -mode compare -rows $(BENCH_ROWS) -rounds $(BENCH_ROUNDS) -dir $(BENCH_DIR) \
 	  -report $(BENCH_RESULTS)/ingest-vs-duckdb.txt
 	bin/ingestbench -mode rss -rss-rows $(BENCH_RSS_ROWS) -dir $(BENCH_DIR) -report $(BENCH_RESULTS)/ingest-rss.txt
 	bin/ingestbench -mode incremental -rows $(BENCH_ROWS) -dir $(BENCH_DIR) -report $(BENCH_RESULTS)/incremental.txt
+	bin/ingestbench -mode fullrun -full-rows $(BENCH_FULL_ROWS) -rounds $(BENCH_ROUNDS) -dir $(BENCH_DIR) \
+	  -report $(BENCH_RESULTS)/full-run.txt
 	{ bin/ingestbench -mode machine; echo "spend rows: $(BENCH_WAREHOUSE_ROWS)"; \
 	  SOFPIPE_BENCH_ROWS=$(BENCH_WAREHOUSE_ROWS) $(GO) test -run '^$$' -bench . -benchtime 3x ./bench/; } \
 	  | tee $(BENCH_RESULTS)/warehouse.txt

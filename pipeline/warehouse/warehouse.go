@@ -330,6 +330,10 @@ func ApplyResources(ctx context.Context, db *sql.DB, r config.Warehouse) error {
 	return nil
 }
 
+// LoadParams makes the table _params the models read their constants from (for a program
+// that runs sql/models on its own, as the benchmark's DuckDB-only job does).
+func LoadParams(ctx context.Context, db *sql.DB, m config.Marts) error { return loadParams(ctx, db, m) }
+
 func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
 	asOfFY, asOfP := "NULL", "NULL"
 	if m.AsOfFinancialYear != "" {

@@ -9,6 +9,8 @@
 //	ingestbench -mode compare     -rows 5000000 -rounds 3   sofpipe ingest vs duckcopy
 //	ingestbench -mode rss         -rss-rows 1000000,5000000,20000000
 //	ingestbench -mode incremental -rows 5000000            nightly runs on a 5M-row workspace
+//	ingestbench -mode fullrun     -full-rows 1000000,5000000,20000000 -rounds 3
+//	                                                       a whole sofpipe run vs duckjob
 //
 // Generated data goes under -dir, never into the source tree.
 package main
@@ -50,11 +52,13 @@ type flags struct {
 	fixtures   string
 	newRows    int64
 	sofpipeArg string
+	duckjob    string
+	fullRows   string
 }
 
 func main() {
 	var f flags
-	flag.StringVar(&f.mode, "mode", "compare", "compare, rss, incremental or machine")
+	flag.StringVar(&f.mode, "mode", "compare", "compare, rss, incremental, fullrun or machine")
 	flag.Int64Var(&f.rows, "rows", 5_000_000, "rows of the spend CSV")
 	flag.IntVar(&f.rounds, "rounds", 3, "rounds per contender (medians are reported)")
 	flag.StringVar(&f.dir, "dir", filepath.Join(os.TempDir(), "sofpipe-bench"), "folder for generated CSVs and outputs")
@@ -65,6 +69,8 @@ func main() {
 	flag.StringVar(&f.fixtures, "fixtures", "fixtures/sof/inbox", "inbox of the register and other datasets for -mode incremental")
 	flag.Int64Var(&f.newRows, "new-rows", 2_000, "rows of the new file in -mode incremental")
 	flag.StringVar(&f.sofpipeArg, "sofpipe-args", "", "extra arguments for sofpipe ingest, space separated")
+	flag.StringVar(&f.duckjob, "duckjob", "bin/duckjob", "duckjob binary (-mode fullrun)")
+	flag.StringVar(&f.fullRows, "full-rows", "1000000,5000000,20000000", "spend rows for -mode fullrun")
 	flag.Parse()
 	if err := run(f); err != nil {
 		fmt.Fprintln(os.Stderr, "ingestbench:", err)
@@ -87,6 +93,8 @@ func run(f flags) error {
 		err = rss(w, f)
 	case "incremental":
 		err = incremental(w, f)
+	case "fullrun":
+		err = fullRun(w, f)
 	case "machine": // the machine line alone, to head other reports
 	default:
 		err = fmt.Errorf("unknown -mode %q", f.mode)
