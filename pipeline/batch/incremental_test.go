@@ -23,7 +23,8 @@ func warehouseTables(t *testing.T, cfg config.Config, skip ...string) map[string
 	skip = append(skip, "raw_scorecard_history", "scorecard_history", "band_changes")
 	db := openWarehouse(t, cfg)
 	defer db.Close()
-	_, names := tableText(t, db, "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1")
+	// Views too: raw_spend is one (spend_lines and spend_superseded together).
+	_, names := tableText(t, db, "SELECT table_name FROM duckdb_tables() WHERE NOT temporary UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary ORDER BY 1")
 	out := map[string][][]string{}
 	for _, n := range names {
 		if strings.Contains(strings.Join(skip, " "), n[0]) {

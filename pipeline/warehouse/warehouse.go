@@ -245,7 +245,11 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	}
 	rawFiles := reading
 	for _, ds := range contract.All() {
-		if err := step("loaded", "table", "raw_"+ds.Name, func() error {
+		name := "raw_" + ds.Name
+		if ds.Name == contract.Spend {
+			name = "spend_lines" // see loadDataset
+		}
+		if err := step("loaded", "table", name, func() error {
 			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, !incremental)
 		}); err != nil {
 			return res, err
@@ -462,15 +466,30 @@ func duckType(t contract.Type) string {
 // loadDataset adds to raw_<dataset> every accepted row of every ingested file of files,
 // each tagged with its file's arrival so the models can take the latest version of a key;
 // create makes the table first (a full build; an incremental one adds to the base's).
+//
+// Spend is the exception, for its size: its lines are written into the file once. They go
+// to spend_lines, where model 011 leaves the lines that stand and moves those a later file
+// superseded to spend_superseded; raw_spend, every version as for the other datasets, is a
+// view over the two with the columns and rows a table would have. (Written as a table and
+// then again as spend_lines, every line was compressed and stored twice: two fifths of a
+// full build.)
 func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir string, files []ledger.File, create bool) error {
 	table := "raw_" + ds.Name
+	if ds.Name == contract.Spend {
+		table = "spend_lines"
+	}
 	if create {
 		cols := make([]string, 0, len(ds.Columns)+4)
 		for _, c := range ds.Columns {
 			cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), duckType(c.Type)))
 		}
 		cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
-		if _, err := db.ExecContext(ctx, fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))); err != nil {
+		q := fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))
+		if ds.Name == contract.Spend {
+			q += fmt.Sprintf(`; CREATE TABLE spend_superseded (%s);
+				CREATE VIEW raw_spend AS SELECT * FROM spend_lines UNION ALL SELECT * FROM spend_superseded`, strings.Join(cols, ", "))
+		}
+		if _, err := db.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("warehouse: %s: %w", table, err)
 		}
 	}

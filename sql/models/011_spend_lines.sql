@@ -6,35 +6,42 @@
 -- corrected return replaces the whole set of lines it had sent for that key, even when it
 -- now has fewer lines (DESIGN.md "Idempotent and restatement-aware").
 --
--- How, for speed (the rule is the one of 010_projects.sql, row for row): raw_spend holds
--- millions of lines, and a window over the natural key would sort them all with every
--- column. But the rule can only drop a line when another file carries its key, and almost
--- every key comes from one file only. So:
---   1. Each line's key is hashed to one 64-bit number, _key_hash (NULLs hash alike, as
---      PARTITION BY compares them).
+-- The build loads every spend line of the lake into spend_lines once (pipeline/warehouse
+-- loadDataset); this model moves the lines a later file superseded to spend_superseded,
+-- so spend_lines keeps the lines that stand and the view raw_spend (the two together) every
+-- version. Writing the lines once, not into raw_spend and again into spend_lines, is most
+-- of what a full build saves; the lines moved are few.
+--
+-- Which lines, for speed (the rule is the one of 010_projects.sql, row for row): a window
+-- over the natural key would sort millions of lines. But the rule can only drop a line when
+-- another file carries its key, and almost every key comes from one file only. So:
+--   1. Each line's key is hashed to one 64-bit number (NULLs hash alike, as PARTITION BY
+--      compares them).
 --   2. A key carried by two or more files has at least one line outside the largest file:
 --      the hashes of the lines outside it (few) are the only candidates, and `contested`
 --      keeps those that two or more files carry.
---   3. Lines whose hash is not contested are the only version of their key: kept as they
---      are. Lines whose hash is contested (a restated key, or a different key that shares
---      its hash) go through the rule itself, dense_rank over the full natural key.
--- Which file counts as the largest changes only the speed, never the rows.
+--   3. Only lines whose hash is contested (a restated key, or a different key that shares
+--      its hash) go through the rule itself, dense_rank over the full natural key; those it
+--      ranks below the latest file are superseded.
+-- Which file counts as the largest changes only the speed, never the rows. rowid names the
+-- lines to move; the transaction keeps a checkpoint from renumbering them meanwhile.
 --
--- The table is stored in no particular order (query it with ORDER BY): sorting five million
--- lines with all their columns took half the build, and nothing downstream reads it in
--- order (its sums are DECIMAL, exact in any order).
-CREATE OR REPLACE TABLE spend_lines AS
+-- The table is stored in no particular order (query it with ORDER BY): nothing downstream
+-- reads it in order (its sums are DECIMAL, exact in any order).
+BEGIN TRANSACTION;
+
+CREATE OR REPLACE TEMP TABLE _superseded AS
 WITH
 largest_file AS (
     SELECT _file_sha256
-    FROM raw_spend
+    FROM spend_lines
     GROUP BY _file_sha256
     ORDER BY count(*) DESC, _file_sha256
     LIMIT 1
 ),
 candidate AS (
     SELECT DISTINCT hash(project_id, department, financial_year, period, budget_type, line_ref) AS _key_hash
-    FROM raw_spend
+    FROM spend_lines
     WHERE _file_sha256 IS DISTINCT FROM (SELECT _file_sha256 FROM largest_file)
 ),
 contested AS (
@@ -42,23 +49,28 @@ contested AS (
     FROM (
         SELECT hash(project_id, department, financial_year, period, budget_type, line_ref) AS _key_hash,
                _arrival, _file_sha256
-        FROM raw_spend
+        FROM spend_lines
     ) AS k
     SEMI JOIN candidate USING (_key_hash)
     GROUP BY k._key_hash
     HAVING count(DISTINCT (k._arrival, k._file_sha256)) > 1
-),
-keyed AS NOT MATERIALIZED (
-    SELECT *, hash(project_id, department, financial_year, period, budget_type, line_ref) AS _key_hash
-    FROM raw_spend
 )
-SELECT * EXCLUDE (_key_hash)
+SELECT _row
 FROM (
-    SELECT * FROM keyed ANTI JOIN contested USING (_key_hash)
-    UNION ALL
-    SELECT * FROM keyed SEMI JOIN contested USING (_key_hash)
-    QUALIFY dense_rank() OVER (
-        PARTITION BY project_id, department, financial_year, period, budget_type, line_ref
-        ORDER BY _arrival DESC, _file_sha256 DESC
-    ) = 1
-);
+    SELECT rowid AS _row, project_id, department, financial_year, period, budget_type, line_ref, _arrival, _file_sha256
+    FROM spend_lines
+    WHERE hash(project_id, department, financial_year, period, budget_type, line_ref) IN (SELECT _key_hash FROM contested)
+)
+QUALIFY dense_rank() OVER (
+    PARTITION BY project_id, department, financial_year, period, budget_type, line_ref
+    ORDER BY _arrival DESC, _file_sha256 DESC
+) > 1;
+
+INSERT INTO spend_superseded
+SELECT * FROM spend_lines WHERE rowid IN (SELECT _row FROM _superseded);
+
+DELETE FROM spend_lines WHERE rowid IN (SELECT _row FROM _superseded);
+
+DROP TABLE _superseded;
+
+COMMIT;
