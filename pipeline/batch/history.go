@@ -7,8 +7,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/history"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/report"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/reportdata"
@@ -21,11 +24,23 @@ import (
 // withdrawn (history.Settle: it was put back), and reports/ holds its page, with
 // reports/latest/ showing it. It is called once a batch has published, after a rollback,
 // and at the start of every batch, so that a process stopped between the publish and
-// these writes leaves them to the next run instead of losing them. Each write is skipped
-// when already done, so the call costs one read-only open of the live file.
+// these writes leaves them to the next run instead of losing them. When the live file is
+// the one it last recorded (the same inode, size and modification time, kept in
+// state/recorded.json) it does nothing: a night with nothing new opens no DuckDB file,
+// and a daemon does not open one every time its schedule ticks. A file renamed over the
+// live one by hand is another inode, and is recorded.
 func recordPublished(ctx context.Context, ws workspace.Workspace, version string, log *slog.Logger) error {
 	live := ws.WarehouseFile()
-	if _, err := os.Stat(live); errors.Is(err, fs.ErrNotExist) {
+	info, err := os.Stat(live)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	stampPath := filepath.Join(ws.State(), "recorded.json")
+	stamp := fileStampOf(info)
+	if prev, err := os.ReadFile(stampPath); err == nil && string(prev) == stamp {
 		return nil
 	}
 	id, err := warehouse.BatchOf(ctx, live)
@@ -42,21 +57,36 @@ func recordPublished(ctx context.Context, ws workspace.Workspace, version string
 	if err := history.Settle(ws.Lake(), id); err != nil {
 		return err
 	}
-	return writeReport(ctx, ws, live, id, log)
+	if !writeReport(ctx, ws, live, id, log) {
+		return nil // tried again next time
+	}
+	return fsutil.WriteFileAtomic(stampPath, []byte(stamp), 0o644)
+}
+
+// fileStampOf identifies a file's version without reading it: its inode, size and
+// modification time.
+func fileStampOf(info os.FileInfo) string {
+	var dev, ino uint64
+	if st, ok := info.Sys().(*syscall.Stat_t); ok {
+		dev, ino = uint64(st.Dev), st.Ino
+	}
+	return fmt.Sprintf("{\"dev\": %d, \"inode\": %d, \"size\": %d, \"mtime_ns\": %d}\n", dev, ino, info.Size(), info.ModTime().UnixNano())
 }
 
 // writeReport makes sure reports/<id>/index.html holds the page of the live warehouse of
 // batch id, and reports/latest/ the same page. A page already there is not made again
 // (the page is a function of the warehouse, which a batch never changes once published).
 // A report that cannot be made is logged, not fatal: the warehouse and exports are
-// published, and the next batch (or sofpipe report) tries again.
-func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, log *slog.Logger) error {
+// published, and the next batch (or sofpipe report) tries again. It reports whether the
+// page and reports/latest/ are in place.
+func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, log *slog.Logger) bool {
 	page, err := os.ReadFile(report.PagePath(ws.Reports(), id))
 	if err == nil {
 		if err := report.PublishLatest(ws.Reports(), page); err != nil {
 			log.Warn("report: reports/latest not updated", "error", err)
+			return false
 		}
-		return nil
+		return true
 	}
 	start := time.Now()
 	data, err := reportdata.Load(ctx, live)
@@ -68,8 +98,8 @@ func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, l
 	}
 	if err != nil {
 		log.Warn("report not written; the next batch tries again", "published_batch", id, "error", err)
-		return nil
+		return false
 	}
 	log.Info("report written", "path", report.PagePath(ws.Reports(), id), "bytes", len(page), "seconds", time.Since(start).Seconds())
-	return nil
+	return true
 }
