@@ -83,26 +83,11 @@ type Outcome struct {
 
 // Run executes one batch in the workspace cfg names.
 func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err error) {
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	ws, err := workspace.New(cfg.Workspace)
+	ws, release, err := begin(cfg, &opt)
 	if err != nil {
 		return out, err
 	}
-	if err := ws.Init(); err != nil {
-		return out, err
-	}
-	if !opt.LockHeld {
-		lock, err := ws.Lock()
-		if err != nil {
-			return out, err
-		}
-		defer lock.Unlock()
-	}
+	defer release()
 
 	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
 	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led, log: opt.Logger, stage: "starting the batch"}
@@ -157,6 +142,31 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 	}
 	b.run.IngestSeconds = time.Since(start).Seconds()
 	return b.buildAndPublish(ctx)
+}
+
+// begin readies what every operation on a workspace needs: the options' defaults, the
+// workspace's folders, and its lock unless the caller holds it (release gives it back).
+func begin(cfg config.Config, opt *Options) (ws workspace.Workspace, release func(), err error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if ws, err = workspace.New(cfg.Workspace); err != nil {
+		return ws, nil, err
+	}
+	if err := ws.Init(); err != nil {
+		return ws, nil, err
+	}
+	if opt.LockHeld {
+		return ws, func() {}, nil
+	}
+	lock, err := ws.Lock()
+	if err != nil {
+		return ws, nil, err
+	}
+	return ws, func() { lock.Unlock() }, nil
 }
 
 // oneLine folds a message onto one line, as a run record and `sofpipe runs` show it

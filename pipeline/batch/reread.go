@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
-	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
 )
 
 // StatusReread is the status of a run that read stored originals again (Reread).
@@ -45,26 +43,11 @@ func Reread(ctx context.Context, cfg config.Config, opt Options, sel RereadSelec
 	if sel.empty() {
 		return out, errors.New("reread: say which files: a dataset, a profile, a date or the files' SHA-256")
 	}
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	ws, err := workspace.New(cfg.Workspace)
+	ws, release, err := begin(cfg, &opt)
 	if err != nil {
 		return out, err
 	}
-	if err := ws.Init(); err != nil {
-		return out, err
-	}
-	if !opt.LockHeld {
-		lock, err := ws.Lock()
-		if err != nil {
-			return out, err
-		}
-		defer lock.Unlock()
-	}
+	defer release()
 	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
 	b := &batch{cfg: cfg, opt: opt, ws: ws, led: led, log: opt.Logger}
 	if err := b.cleanLeftovers(); err != nil {

@@ -5,18 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/export"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
-	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
 )
 
 // ErrNoSuchWarehouse means a rollback named a warehouse that is not kept.
@@ -39,26 +36,11 @@ type RollbackOutcome struct {
 // back), and a run record with status rolled_back says what was done (sofpipe runs, and
 // the next build's _runs).
 func Rollback(ctx context.Context, cfg config.Config, opt Options, target string) (out RollbackOutcome, err error) {
-	if opt.Logger == nil {
-		opt.Logger = slog.New(slog.DiscardHandler)
-	}
-	if opt.Now == nil {
-		opt.Now = time.Now
-	}
-	ws, err := workspace.New(cfg.Workspace)
+	ws, release, err := begin(cfg, &opt)
 	if err != nil {
 		return out, err
 	}
-	if err := ws.Init(); err != nil {
-		return out, err
-	}
-	if !opt.LockHeld {
-		lock, err := ws.Lock()
-		if err != nil {
-			return out, err
-		}
-		defer lock.Unlock()
-	}
+	defer release()
 	kept, err := warehouse.History(ws.WarehouseHistory())
 	if err != nil {
 		return out, fmt.Errorf("rollback: %w", err)

@@ -115,14 +115,6 @@ var runningExecutable = func() *os.File {
 
 // fileSHA256 returns the hex SHA-256 of the file at path.
 func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("batch: %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	sum, _, err := fsutil.SHA256File(path)
+	return sum, err
 }

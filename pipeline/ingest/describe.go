@@ -1,14 +1,11 @@
 package ingest
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
 
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 )
 
@@ -17,16 +14,10 @@ import (
 // or a file edited by hand is found (sofpipe verify, and every build).
 func DescribeFile(path string) (ledger.LakeFile, error) {
 	var d ledger.LakeFile
-	f, err := os.Open(path)
-	if err != nil {
+	var err error
+	if d.SHA256, d.Bytes, err = fsutil.SHA256File(path); err != nil {
 		return d, err
 	}
-	defer f.Close()
-	h := sha256.New()
-	if d.Bytes, err = io.Copy(h, f); err != nil {
-		return d, fmt.Errorf("ingest: %s: %w", path, err)
-	}
-	d.SHA256 = hex.EncodeToString(h.Sum(nil))
 	pf, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return d, fmt.Errorf("ingest: %s is not a readable Parquet file: %w", path, err)
@@ -34,18 +25,4 @@ func DescribeFile(path string) (ledger.LakeFile, error) {
 	defer pf.Close()
 	d.Rows = pf.NumRows()
 	return d, nil
-}
-
-// HashFile returns the SHA-256 of the file at path, hex.
-func HashFile(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("%s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }

@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ingest"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
@@ -116,7 +117,7 @@ func checkOriginals(ctx context.Context, ws workspace.Workspace, files []ledger.
 		}
 		r.Originals++
 		stored[name] = true
-		got, err := ingest.HashFile(p)
+		got, _, err := fsutil.SHA256File(p)
 		if err != nil {
 			return err
 		}
@@ -207,7 +208,7 @@ func checkWarehouses(ws workspace.Workspace, r *Report) error {
 			r.Notes = append(r.Notes, fmt.Sprintf("%s: no digest recorded at publish (published before sofpipe kept them)", rel(ws, path)))
 			return nil
 		}
-		got, err := ingest.HashFile(path)
+		got, _, err := fsutil.SHA256File(path)
 		if err != nil {
 			return err
 		}
@@ -221,7 +222,7 @@ func checkWarehouses(ws workspace.Workspace, r *Report) error {
 		// The live file's batch is in its own _build, but a damaged file may not open:
 		// its bytes are matched against every digest first.
 		r.Warehouses++
-		got, err := ingest.HashFile(ws.WarehouseFile())
+		got, _, err := fsutil.SHA256File(ws.WarehouseFile())
 		if err != nil {
 			return err
 		}
