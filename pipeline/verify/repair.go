@@ -37,8 +37,9 @@ type Repaired struct {
 //     had), and taken only if the reading gives the counts the ledger recorded; all of that
 //     file's lake files are replaced together, and their new digests recorded.
 //   - A damaged original is moved to store/damaged/ and the damage recorded in its ledger
-//     record; its lake rows are kept (and can no longer be rebuilt: a damaged lake file of
-//     the same original is left, and said).
+//     record; its lake rows are kept. When its lake files are damaged too, nothing of the
+//     file can be used: its record is quarantined (reason damaged), its lake files removed,
+//     and the message says to ask for the file again.
 //   - A lake file no record counts is removed (no build reads it).
 //   - A damaged kept warehouse is moved to warehouse/damaged/; a damaged live one too, and
 //     Rebuild is set.
@@ -81,19 +82,38 @@ func Repair(ctx context.Context, ws workspace.Workspace, cfg config.Config, rep 
 		out.Fixed = append(out.Fixed, fmt.Sprintf("%s: damaged original moved to %s and recorded in the ledger; its lake rows are kept", p.Path, rel(ws, aside)))
 	}
 
-	// Lake files to read again, by original.
-	var reread []string
+	// Lake files to read again, by original. A file whose original is damaged too cannot
+	// be: its record is quarantined, so that builds go on without its rows instead of
+	// stopping at its damaged lake file every night, and says to ask for it again.
+	var reread, lost []string
 	for _, p := range rep.Problems {
 		if p.Kind != LakeMissing && p.Kind != LakeDamaged {
 			continue
 		}
+		f, ok := bySHA[p.SHA256]
 		switch {
-		case damagedOriginal[p.SHA256]:
-			p.Detail += "; its original is damaged too, so it cannot be read again"
-			out.Left = append(out.Left, p)
+		case !ok:
+		case damagedOriginal[p.SHA256] || f.Damage != "":
+			if !slices.Contains(lost, p.SHA256) {
+				lost = append(lost, p.SHA256)
+			}
 		case !slices.Contains(reread, p.SHA256):
 			reread = append(reread, p.SHA256)
 		}
+	}
+	for _, sha := range lost {
+		f := bySHA[sha]
+		for _, p := range f.LakePaths() {
+			os.Remove(filepath.Join(ws.Lake(), filepath.FromSlash(p)))
+		}
+		f.Outputs, f.RejectsFile, f.LakeFiles = nil, "", nil
+		f.Status, f.Reason = ledger.StatusQuarantined, "damaged"
+		f.Message = fmt.Sprintf("both its stored original and its lake files were damaged (found by sofpipe verify on %s), so none of its rows can be used: ask for the file again; delivered again, it is read afresh", stamp)
+		if err := led.Commit(f); err != nil {
+			return out, err
+		}
+		out.Rebuild = true
+		out.Fixed = append(out.Fixed, fmt.Sprintf("%s: its original and its lake files are damaged: quarantined, its rows left out of the warehouse; ask for the file again", f.SourcePath))
 	}
 	for i, sha := range reread {
 		f, ok := bySHA[sha]

@@ -240,3 +240,39 @@ func TestRepairRefusesADifferentReading(t *testing.T) {
 		t.Error("a reading with other counts reached the lake")
 	}
 }
+
+// TestOriginalAndLakeBothDamaged: nothing of the file can be used; its record is
+// quarantined so that builds go on without it, and the message says to ask for it again.
+func TestOriginalAndLakeBothDamaged(t *testing.T) {
+	cfg, ws := goldenWorkspace(t)
+	ctx := context.Background()
+	files, _ := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns()).Files()
+	var f ledger.File
+	for _, x := range files {
+		if len(x.Outputs) > 0 && x.Dataset == "spend" {
+			f = x
+		}
+	}
+	flipByte(t, ws.StorePath(f.SHA256))
+	flipByte(t, filepath.Join(ws.Lake(), f.Outputs[0]))
+	r, err := verify.Check(ctx, ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed, err := verify.Repair(ctx, ws, cfg, r, nil)
+	if err != nil || len(fixed.Left) != 0 || !fixed.Rebuild {
+		t.Fatalf("repair: %v, left %v", err, fixed.Left)
+	}
+	after, _ := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns()).Files()
+	for _, x := range after {
+		if x.SHA256 == f.SHA256 && (x.Status != ledger.StatusQuarantined || x.Reason != "damaged" || !strings.Contains(x.Message, "ask for the file again") || len(x.Outputs) != 0) {
+			t.Errorf("the record after repair: %s %s %q outputs %v", x.Status, x.Reason, x.Message, x.Outputs)
+		}
+	}
+	if _, err := batch.Run(ctx, cfg, batch.Options{Version: "test", Now: clock(), ForceBuild: true}); err != nil {
+		t.Fatalf("a build after the repair: %v", err)
+	}
+	if r, _ := verify.Check(ctx, ws); !r.Sound() {
+		t.Errorf("after repair and rebuild: %v", r.Problems)
+	}
+}
