@@ -27,14 +27,15 @@ const (
 	DefaultRejectRateLimit = 0.5
 	// DefaultWarehouseMemoryLimit bounds DuckDB while it builds the warehouse. DuckDB's own
 	// default is 80% of the machine's RAM, and it uses it: 2.2 GB for a 5M-row spend lake.
-	// With 512MB the build spills its one large sort to a temporary folder and a nightly run
-	// on 5M rows peaks at about 700 MiB in all. 768MB is 1-2 s faster there but peaks at
-	// 1050 MiB: the process holds about 40% more than DuckDB's limit (allocator, code, Go).
-	// See bench/results/README.md.
-	DefaultWarehouseMemoryLimit = "512MB"
+	// DuckDB holds about 50 MB beyond its limit (readers, compression, allocator) and the
+	// process its code (75 MB) and Go heap besides, so with 96MB a whole sofpipe run, ingest
+	// included, stays within 256 MiB from 1M to 20M spend rows (128MB reached 260-280 MiB):
+	// the build writes each spend line once and sorts none, and what needs more spills to a
+	// folder beside the build file. See bench/results/README.md.
+	DefaultWarehouseMemoryLimit = "96MB"
 	// MinWarehouseMemoryLimit is the smallest memory_limit accepted: below it a build fails
 	// with DuckDB out-of-memory errors rather than spilling.
-	MinWarehouseMemoryLimit = 128_000_000
+	MinWarehouseMemoryLimit = 64_000_000
 	// DefaultMaxAmountGBP is the largest amount, in pounds either side of zero, one line may
 	// hold in a money column: £100bn. A card or reference number pasted into an amount
 	// (sixteen digits, about 10^15) is ten thousand times larger, while the largest real
@@ -379,7 +380,7 @@ func (c *Config) Validate() error {
 		if n, err := ParseMemoryLimit(c.Warehouse.MemoryLimit); err != nil {
 			bad("warehouse.memory_limit", "%v", err)
 		} else if n < MinWarehouseMemoryLimit {
-			bad("warehouse.memory_limit", "must be at least 128MB, got %q", c.Warehouse.MemoryLimit)
+			bad("warehouse.memory_limit", "must be at least 64MB, got %q", c.Warehouse.MemoryLimit)
 		}
 	}
 	if c.Warehouse.Threads < 0 {

@@ -55,7 +55,7 @@ func TestLoadRejects(t *testing.T) {
 		"reject rate":          {`{"ingest": {"reject_rate_limit": 0}}`, "ingest.reject_rate_limit"},
 		"memory limit unit":    {`{"warehouse": {"memory_limit": "1 lot"}}`, "warehouse.memory_limit"},
 		"memory limit number":  {`{"warehouse": {"memory_limit": "GB"}}`, "warehouse.memory_limit"},
-		"memory limit small":   {`{"warehouse": {"memory_limit": "64MB"}}`, "warehouse.memory_limit: must be at least 128MB"},
+		"memory limit small":   {`{"warehouse": {"memory_limit": "32MB"}}`, "warehouse.memory_limit: must be at least 64MB"},
 		"threads":              {`{"warehouse": {"threads": -1}}`, "warehouse.threads"},
 		"not json":             {`workspace = "x"`, "invalid character"},
 		"max amount zero":      {`{"ingest": {"max_amount_gbp": 0}}`, "ingest.max_amount_gbp: must be whole pounds from 1"},

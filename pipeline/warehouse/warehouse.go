@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/memtrim"
 	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
 )
 
@@ -157,6 +159,10 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if _, err := os.Stat(in.Path); err == nil {
 		return res, fmt.Errorf("warehouse: %s already exists", in.Path)
 	}
+	// The ingest before the build leaves its buffers to the garbage collector, which would
+	// hand them back to the system slowly: DuckDB's memory comes on top of them unless they
+	// go now (a whole run's peak is the ingest's or the build's, not their sum).
+	debug.FreeOSMemory()
 	var base BuildInfo
 	var newFiles []string
 	if in.Base != "" {
@@ -210,6 +216,9 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		if err := f(); err != nil {
 			return err
 		}
+		// What a step freed, glibc keeps in its arenas for reuse, and the next step's
+		// allocations do not fit the holes: the whole run's peak would grow step by step.
+		memtrim.Trim()
 		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
 		return nil
 	}
