@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 		return out, b.failed(err)
 	}
 	b.earlier = runs
-	b.run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, ProgramSHA256: programDigest(), StartedAt: opt.Now().UTC(), Status: StatusRunning}
+	b.run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, ProgramSHA256: programDigestIn(ws.State()), StartedAt: opt.Now().UTC(), Status: StatusRunning}
 	b.log = opt.Logger.With("batch", b.run.BatchID)
 	if err := led.SaveRun(b.run); err != nil {
 		return out, b.failed(err)

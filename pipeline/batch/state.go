@@ -9,8 +9,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -84,16 +86,70 @@ func fingerprint(version string, marts config.Marts, files []ledger.File) (strin
 // that handle when first needed: an install that replaces the file on disk while a
 // process runs (the daemon lives for months) gives the path a new file, and the handle
 // still reads the bytes this process is running.
-var programDigest = sync.OnceValue(func() string {
-	if runningExecutable == nil {
-		return ""
+func programDigest() string { return programDigestIn("") }
+
+var programDigestOnce struct {
+	sync.Once
+	sum string
+}
+
+// programDigestIn is programDigest, taken from the cache in stateDir (a workspace's state/)
+// when that cache describes the very file the handle reads: hashing 120 MB on every run
+// was most of a night with nothing new (0.1 s). The first call decides for the process.
+func programDigestIn(stateDir string) string {
+	programDigestOnce.Do(func() {
+		if runningExecutable != nil {
+			programDigestOnce.sum, _ = cachedDigest(runningExecutable, stateDir)
+		}
+	})
+	return programDigestOnce.sum
+}
+
+// digestCache is state/program-sha256.json: an executable's SHA-256 and the identity of
+// the file it was taken from.
+type digestCache struct {
+	Dev     uint64 `json:"dev"`
+	Ino     uint64 `json:"ino"`
+	Size    int64  `json:"size"`
+	MtimeNs int64  `json:"mtime_ns"`
+	SHA256  string `json:"sha256"`
+}
+
+// cachedDigest returns the SHA-256 of the file f, from stateDir's cache when the cache was
+// written for the same file (device and inode) with the same size and modification time,
+// as fstat of f gives them now; otherwise it hashes f and, when stateDir is set, rewrites
+// the cache. Where the system gives no device and inode, f is hashed every time.
+func cachedDigest(f *os.File, stateDir string) (string, error) {
+	var id digestCache
+	haveID := false
+	if info, err := f.Stat(); err == nil {
+		if st, ok := info.Sys().(*syscall.Stat_t); ok {
+			id = digestCache{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: info.Size(), MtimeNs: info.ModTime().UnixNano()}
+			haveID = true
+		}
+	}
+	path := filepath.Join(stateDir, "program-sha256.json")
+	if haveID && stateDir != "" {
+		var c digestCache
+		if b, err := os.ReadFile(path); err == nil && json.Unmarshal(b, &c) == nil && c.SHA256 != "" {
+			if id.SHA256 = c.SHA256; c == id {
+				return c.SHA256, nil
+			}
+		}
 	}
 	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(runningExecutable, 0, 1<<62)); err != nil {
-		return ""
+	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return "", fmt.Errorf("batch: hash the executable: %w", err)
 	}
-	return hex.EncodeToString(h.Sum(nil))
-})
+	id.SHA256 = hex.EncodeToString(h.Sum(nil))
+	if haveID && stateDir != "" {
+		// A cache that cannot be written costs the next run a hash, nothing else.
+		if b, err := json.Marshal(id); err == nil {
+			_ = fsutil.WriteFileAtomic(path, append(b, '\n'), 0o644)
+		}
+	}
+	return id.SHA256, nil
+}
 
 // runningExecutable is the executable this process runs, opened at start-up. On Linux
 // /proc/self/exe names the very file the process was started from, even once its path
