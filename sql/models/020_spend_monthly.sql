@@ -28,8 +28,9 @@ SELECT
     ) AS month,
     CAST(sum(s.planned_gbp) AS DECIMAL(38, 2)) AS planned_gbp,
     CAST(sum(s.actual_gbp) AS DECIMAL(38, 2)) AS actual_gbp,
-    count(*) AS lines,
+    CAST(sum(s.lines) AS BIGINT) AS lines,
     s.project_id IN (SELECT project_id FROM projects) AS in_register
-FROM spend_lines AS s
+FROM spend_periods AS s -- spend_lines summed by file (015_spend_periods.sql)
+WHERE s.current
 GROUP BY s.project_id, s.department, s.financial_year, s.period, s.budget_type
 ORDER BY s.project_id, s.department, s.financial_year, s.period, s.budget_type;

@@ -94,10 +94,11 @@ spend AS (
         ) AS month,
         sum(s.actual_gbp) AS actual_gbp,
         sum(s.planned_gbp) AS planned_gbp,
-        count(s.planned_gbp) AS planned_lines,
-        sum(s.actual_gbp) FILTER (WHERE s.planned_gbp IS NOT NULL) AS planned_lines_actual_gbp
-    FROM spend_lines AS s
-    WHERE s.project_id IN (SELECT project_id FROM registered)
+        CAST(sum(s.planned_lines) AS BIGINT) AS planned_lines,
+        sum(s.planned_lines_actual_gbp) AS planned_lines_actual_gbp
+    -- spend_lines summed by file (015_spend_periods.sql), summed again here
+    FROM spend_periods AS s
+    WHERE s.current AND s.project_id IN (SELECT project_id FROM registered)
     GROUP BY s.project_id, s.department, s.financial_year, s.period
 ),
 

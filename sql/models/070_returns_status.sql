@@ -59,12 +59,13 @@ months AS (
         unnest(range(0, date_diff('month', w.window_start, w.window_end) + 1)) AS t(k)
     WHERE w.window_start <= w.window_end
 ),
--- The spend tables are read once each, grouped by their own columns (cheap) before the
--- month is computed on the few rows left; min and DISTINCT regroup by month exactly.
+-- The spend lines are read as spend_periods sums them (015_spend_periods.sql: current
+-- for spend_lines, every row for raw_spend), grouped by their own columns before the month
+-- is computed on the few rows left; min and DISTINCT regroup by month exactly.
 line_periods AS (
     SELECT DISTINCT project_id, department, financial_year, period
-    FROM spend_lines
-    WHERE project_id IN (SELECT project_id FROM sc)
+    FROM spend_periods
+    WHERE current AND project_id IN (SELECT project_id FROM sc)
 ),
 line_months AS (
     SELECT
@@ -87,7 +88,7 @@ received AS (
 -- arg_min(_file_sha256, (_arrival, _file_sha256)).
 first_by_period AS (
     SELECT r.project_id, r.department, r.financial_year, r.period, min((r._arrival, r._file_sha256)) AS first
-    FROM raw_spend AS r
+    FROM spend_periods AS r
     WHERE r.project_id IN (SELECT project_id FROM sc)
     GROUP BY ALL
 ),

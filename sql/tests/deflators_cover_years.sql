@@ -4,9 +4,10 @@
 -- deflator would give pv NULL and silently drop money from cost or benefit, so the bcr and
 -- the band would be wrong. Returns each missing year with what needs it.
 WITH needed AS (
+    -- spend_periods: the current spend lines summed (015_spend_periods.sql)
     SELECT s.financial_year, 'spend' AS needed_by, s.project_id
-    FROM spend_lines AS s
-    WHERE s.project_id IN (SELECT project_id FROM projects)
+    FROM spend_periods AS s
+    WHERE s.current AND s.project_id IN (SELECT project_id FROM projects)
     UNION ALL
     SELECT
         printf('%d-%02d',

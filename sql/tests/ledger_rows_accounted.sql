@@ -4,7 +4,8 @@
 -- in _rejects. A file whose count does not balance is listed with the three figures.
 WITH lake AS (
     SELECT _file_sha256, count(*) AS n FROM raw_projects GROUP BY ALL
-    UNION ALL SELECT _file_sha256, count(*) FROM raw_spend GROUP BY ALL
+    -- raw_spend's lines, as spend_periods sums them (015_spend_periods.sql)
+    UNION ALL SELECT _file_sha256, CAST(sum(lines) AS BIGINT) FROM spend_periods GROUP BY ALL
     UNION ALL SELECT _file_sha256, count(*) FROM raw_outcomes GROUP BY ALL
     UNION ALL SELECT _file_sha256, count(*) FROM raw_lessons GROUP BY ALL
     UNION ALL SELECT _file_sha256, count(*) FROM raw_gdp_deflators GROUP BY ALL
