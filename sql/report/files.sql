@@ -7,12 +7,13 @@ WITH this_batch AS (
 corrects AS (
     -- An earlier line of the month exists when the month's first arrival is earlier: joined
     -- to each month's first arrival, not to its every line (a month holds thousands of
-    -- lines, and the join of them all took 8 s and 1 GB on a 5M-line first night).
+    -- lines, and the join of them all took 8 s and 1 GB on a 5M-line first night). The
+    -- lines are read as spend_periods sums them (every version: raw_spend's months).
     SELECT DISTINCT a._file_sha256
-    FROM raw_spend AS a
+    FROM spend_periods AS a
     JOIN (
         SELECT project_id, department, financial_year, period, min(_arrival) AS first_arrival
-        FROM raw_spend
+        FROM spend_periods
         GROUP BY ALL
     ) AS o USING (project_id, department, financial_year, period)
     WHERE a._file_sha256 IN (SELECT file_sha256 FROM this_batch) AND o.first_arrival < a._arrival

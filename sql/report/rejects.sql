@@ -3,7 +3,8 @@
 -- spend lines name; a file with none (rejected whole, or not spend) shows "not known".
 WITH file_department AS (
     SELECT _file_sha256, arg_max(department, (n, department)) AS department
-    FROM (SELECT _file_sha256, department, count(*) AS n FROM raw_spend GROUP BY ALL)
+    -- raw_spend's lines by file and department, as spend_periods sums them
+    FROM (SELECT _file_sha256, department, CAST(sum(lines) AS BIGINT) AS n FROM spend_periods GROUP BY ALL)
     GROUP BY _file_sha256
 )
 SELECT
