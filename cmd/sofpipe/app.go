@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/serve"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 )
 
@@ -86,14 +88,24 @@ type commonFlags struct {
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.workspace, "workspace", "", "workspace folder (default: the config's, else ./"+config.DefaultWorkspace+")")
-	fs.StringVar(&c.config, "config", "", "JSON config file (default: built-in defaults)")
+	fs.StringVar(&c.config, "config", "", "JSON config file, or - for standard input (default: built-in defaults)")
 	fs.BoolVar(&c.verbose, "v", false, "log debug detail")
 }
 
 // load returns the config with the workspace flag applied.
 func (c *commonFlags) load() (config.Config, error) {
 	cfg := config.DefaultConfig()
-	if c.config != "" {
+	switch c.config {
+	case "":
+	case "-": // the effective config, as the daemon hands it to a batch it runs
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			return cfg, fmt.Errorf("config: standard input: %w", err)
+		}
+		if cfg, err = config.Parse("standard input", b); err != nil {
+			return cfg, err
+		}
+	default:
 		var err error
 		if cfg, err = config.Load(c.config); err != nil {
 			return cfg, err
@@ -110,7 +122,12 @@ func (c *commonFlags) logger(stderr io.Writer) *slog.Logger {
 	if c.verbose {
 		level = slog.LevelDebug
 	}
-	return slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	opts := &slog.HandlerOptions{Level: level}
+	// A batch the daemon runs logs as the daemon does (serve.log_format).
+	if os.Getenv(serve.EnvLogFormat) == config.LogJSON {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(stderr, opts))
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

@@ -10,7 +10,9 @@ import (
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/serve"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
 )
 
 func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -30,7 +32,21 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return exitCode(stderr, err)
 	}
-	out, err := batch.Run(ctx, cfg, batch.Options{Version: version, Logger: common.logger(stderr), ForceBuild: *force, Progress: batchProgress(stderr)})
+	opt := batch.Options{Version: version, Logger: common.logger(stderr), ForceBuild: *force, Progress: batchProgress(stderr)}
+	// A batch that sofpipe serve runs as its child holds the daemon's lock.
+	ws, err := workspace.New(cfg.Workspace)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	child, err := serve.ChildOfDaemon(ws)
+	if err != nil {
+		return exitCode(stderr, err)
+	}
+	if child != nil {
+		defer child.Close()
+		opt.LockHeld, opt.OnStart, opt.Progress = true, child.Started, nil
+	}
+	out, err := batch.Run(ctx, cfg, opt)
 	printRunSummary(stdout, cfg.Workspace, out)
 	// Not when another process owns the workspace: its batch is not this one, and the
 	// holder (a daemon, or the next run) leaves the metrics.

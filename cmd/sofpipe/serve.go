@@ -35,7 +35,11 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return ExitUsage
 	}
 	log := serveLogger(stderr, cfg.Serve.LogFormat, common.verbose).With("pid", os.Getpid())
-	err = serve.Run(ctx, cfg, serve.Options{Version: version, Logger: log})
+	format := cfg.Serve.LogFormat
+	if _, isJSON := log.Handler().(*slog.JSONHandler); format == config.LogAuto {
+		format = map[bool]string{true: config.LogJSON, false: config.LogText}[isJSON]
+	}
+	err = serve.Run(ctx, cfg, serve.Options{Version: version, Logger: log, Executable: executable(), LogFormat: format, Stderr: stderr})
 	return exitCode(stderr, err)
 }
 
@@ -58,4 +62,18 @@ func serveLogger(w io.Writer, format string, verbose bool) *slog.Logger {
 		return slog.New(slog.NewTextHandler(w, opts))
 	}
 	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// executable is this program, for the daemon's batches: on Linux /proc/self/exe, the file
+// this process was started from even after an upgrade renamed another over its path, so
+// that the daemon's batches run the program the daemon runs.
+func executable() string {
+	if _, err := os.Stat("/proc/self/exe"); err == nil {
+		return "/proc/self/exe"
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return os.Args[0]
+	}
+	return exe
 }

@@ -112,6 +112,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 		if err != nil {
 			err = b.failed(err)
 		}
+		b.run.InboxSkipped = b.inboxSkipped
 		b.run.FinishedAt = opt.Now().UTC()
 		if err != nil && b.run.Status == StatusRunning {
 			b.run.Status, b.run.Message = StatusFailed, oneLine(err.Error())

@@ -316,11 +316,18 @@ func DefaultConfig() Config {
 // Load reads a JSON config file over the defaults: fields the file leaves out keep their
 // default. Unknown fields are an error, so a misspelt constant cannot be silently ignored.
 func Load(path string) (Config, error) {
-	cfg := DefaultConfig()
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+		return DefaultConfig(), fmt.Errorf("config: %w", err)
 	}
+	return Parse(path, b)
+}
+
+// Parse reads a config from JSON, named name in its errors: what Load does once it has
+// read the file.
+func Parse(name string, b []byte) (Config, error) {
+	path := name
+	cfg := DefaultConfig()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {

@@ -102,7 +102,39 @@ var ErrLocked = errors.New("workspace is in use by another sofpipe process")
 
 // Lock is an exclusive advisory lock on a file, released by Unlock or by the process
 // ending (so a crashed batch never leaves a stale lock behind).
-type Lock struct{ f *os.File }
+type Lock struct {
+	f *os.File
+	// inherited: the lock belongs to a parent process that passed its descriptor down;
+	// Unlock only closes this process's copy, and the parent keeps the lock.
+	inherited bool
+}
+
+// File is the locked file, for passing the lock to a child process (its descriptor shares
+// the lock: see AdoptLock).
+func (l *Lock) File() *os.File { return l.f }
+
+// AdoptLock takes over, in a child process, the lock its parent holds on path and passed
+// down as the open descriptor fd (exec.Cmd.ExtraFiles). flock locks belong to the open
+// file, which parent and child share, so locking the descriptor again succeeds only if it
+// really is the one holding the lock on path: a descriptor of any other open of the file
+// gets ErrLocked, as a second process would.
+func AdoptLock(fd uintptr, path string) (*Lock, error) {
+	f := os.NewFile(fd, path)
+	if f == nil {
+		return nil, fmt.Errorf("%w: descriptor %d is not open (lock %s)", ErrLocked, fd, path)
+	}
+	got, err1 := f.Stat()
+	want, err2 := os.Stat(path)
+	if err1 != nil || err2 != nil || !os.SameFile(got, want) {
+		f.Close()
+		return nil, fmt.Errorf("%w: descriptor %d is not the lock file %s", ErrLocked, fd, path)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w: descriptor %d does not hold it (lock %s)", ErrLocked, fd, path)
+	}
+	return &Lock{f: f, inherited: true}, nil
+}
 
 // TryLock takes the lock at path without waiting; it returns an error wrapping ErrLocked
 // when another process holds it.
@@ -153,7 +185,9 @@ func (l *Lock) Unlock() error {
 	if l == nil || l.f == nil {
 		return nil
 	}
-	syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	if !l.inherited {
+		syscall.Flock(int(l.f.Fd()), syscall.LOCK_UN)
+	}
 	err := l.f.Close()
 	l.f = nil
 	return err

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -64,4 +65,40 @@ func TestLockIsExclusive(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	again.Unlock()
+}
+
+// TestAdoptLock: a descriptor that shares the holder's open file (what a child process
+// inherits) takes the lock over; any other open of the file does not; and the child's
+// release leaves the parent holding it.
+func TestAdoptLock(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, ".lock")
+	held, err := TryLock(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Unlock()
+	shared, err := syscall.Dup(int(held.File().Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	child, err := AdoptLock(uintptr(shared), path)
+	if err != nil {
+		t.Fatalf("the inherited descriptor: %v", err)
+	}
+	other, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := AdoptLock(other.Fd(), path); !errors.Is(err, ErrLocked) {
+		t.Errorf("another open of the lock file: %v, want ErrLocked", err)
+	}
+	notLock, _ := os.Create(filepath.Join(dir, "other"))
+	if _, err := AdoptLock(notLock.Fd(), path); !errors.Is(err, ErrLocked) {
+		t.Errorf("a descriptor of another file: %v, want ErrLocked", err)
+	}
+	child.Unlock()
+	if _, err := TryLock(path); !errors.Is(err, ErrLocked) {
+		t.Errorf("after the child let go, a third process got the lock (%v): the parent must keep it", err)
+	}
 }

@@ -138,6 +138,9 @@ type Run struct {
 	ExportSeconds    float64 `json:"export_seconds"`
 	ChecksFailed     int     `json:"checks_failed"`
 	ChecksWarned     int     `json:"checks_warned"`
+	// InboxSkipped counts the inbox entries the batch could not read as deliveries
+	// (symbolic links and other non-regular files, unreadable files and folders).
+	InboxSkipped int `json:"inbox_skipped,omitempty"`
 	// ProgramSHA256 is the SHA-256 of the executable that ran the batch, taken when the
 	// process started (a binary replaced on disk later does not change it).
 	ProgramSHA256 string `json:"program_sha256,omitempty"`

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,8 +28,8 @@ import (
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
-	"github.com/evaluation-taskforce/sofpipe/pipeline/memtrim"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/metrics"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/schedule"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/watch"
@@ -42,6 +43,19 @@ type Options struct {
 	// Listening, when set, is called with the HTTP server's address once it accepts
 	// connections (with port 0 in the config, the port the system chose).
 	Listening func(addr net.Addr)
+	// Executable is the sofpipe program each batch runs as a child process of (see
+	// child.go); LogFormat ("text" or "json") the format its log lines take, as the
+	// daemon's; Stderr where they go (default os.Stderr).
+	Executable string
+	LogFormat  string
+	Stderr     io.Writer
+}
+
+func (o Options) childStderr() io.Writer {
+	if o.Stderr != nil {
+		return o.Stderr
+	}
+	return os.Stderr
 }
 
 // Triggers: what started a batch, in its log lines.
@@ -61,6 +75,7 @@ type Daemon struct {
 	opt   Options
 	log   *slog.Logger
 	ws    workspace.Workspace
+	lock  *fsutil.Lock // held for the daemon's life; its children inherit it
 	led   *ledger.Ledger
 	sched schedule.Schedule
 
@@ -119,8 +134,11 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	}
 	defer lock.Unlock()
 
+	if opt.Executable == "" {
+		return errors.New("serve: no executable to run batches with (serve.Options.Executable)")
+	}
 	d := &Daemon{
-		cfg: cfg, opt: opt, log: opt.Logger, ws: ws, sched: sched,
+		cfg: cfg, opt: opt, log: opt.Logger, ws: ws, sched: sched, lock: lock,
 		led:      ledger.Open(ws.LedgerFiles(), ws.LedgerRuns()),
 		reg:      prometheus.NewRegistry(),
 		batchCtx: context.WithoutCancel(ctx),
@@ -284,11 +302,9 @@ func (d *Daemon) runJob(ctx context.Context, j *job) {
 	// A batch's garbage (Arrow buffers, Parquet pages, query results) is dead once it
 	// returns; the daemon then idles for hours. Handing the freed heap back to the system
 	// now brings the process back to its resting size instead of holding the batch's peak
-	// until the collector's next cycle. It costs one collection of a small heap per batch.
-	// DuckDB's memory is C's: glibc keeps what the build's threads freed in their arenas
-	// unless asked to give it back.
+	// until the collector's next cycle. (The batch itself ran in a child process, which
+	// returned all of its memory when it exited.)
 	debug.FreeOSMemory()
-	memtrim.Trim()
 
 	d.mu.Lock()
 	d.last = run
@@ -298,9 +314,9 @@ func (d *Daemon) runJob(ctx context.Context, j *job) {
 	close(j.done)
 }
 
-// batchRun is batch.Run; a test of the daemon's own recovery puts a batch that panics in
-// its place.
-var batchRun = batch.Run
+// batchRun, when set, runs batches instead of a child process: a test of the daemon's own
+// recovery puts a batch that panics in its place.
+var batchRun func(context.Context, config.Config, batch.Options) (batch.Outcome, error)
 
 // runBatch runs one batch with the daemon's lock. A panic anywhere in it is recovered and
 // recorded in the ledger as a failed batch: the daemon lives on, and the next batch
@@ -332,7 +348,11 @@ func (d *Daemon) runBatch(ctx context.Context, j *job, log *slog.Logger) (out ba
 			}
 		}
 	}()
-	return batchRun(ctx, d.cfg, batch.Options{
+	run := d.runChild
+	if batchRun != nil {
+		run = batchRun
+	}
+	return run(ctx, d.cfg, batch.Options{
 		Version:  d.opt.Version,
 		Logger:   log,
 		LockHeld: true,

@@ -35,12 +35,14 @@ func TestPanickingBatchIsRecordedAndSurvived(t *testing.T) {
 		m["boom"]++ // a nil map: the kind of bug a panic is
 		return batch.Outcome{}, nil
 	}
-	defer func() { batchRun = batch.Run }()
+	defer func() { batchRun = nil }()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan net.Addr, 1)
 	done := make(chan error, 1)
-	go func() { done <- Run(ctx, cfg, Options{Version: "test", Listening: func(a net.Addr) { addr <- a }}) }()
+	go func() {
+		done <- Run(ctx, cfg, Options{Version: "test", Executable: "/bin/false", Listening: func(a net.Addr) { addr <- a }})
+	}()
 	var base string
 	select {
 	case a := <-addr:
@@ -89,7 +91,10 @@ func TestPanickingBatchIsRecordedAndSurvived(t *testing.T) {
 		t.Errorf("/readyz after a failed batch: %d, want 503", res.StatusCode)
 	}
 	// The next batch is a real one, on an empty inbox.
-	batchRun = batch.Run
+	batchRun = func(ctx context.Context, cfg config.Config, opt batch.Options) (batch.Outcome, error) {
+		opt.LockHeld = true // in this process: the daemon's lock
+		return batch.Run(ctx, cfg, opt)
+	}
 	for deadline := time.Now().Add(20 * time.Second); post() != http.StatusAccepted; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("POST /run never accepted again")

@@ -73,5 +73,13 @@ func (w Workspace) Init() error {
 
 // Lock takes the workspace for this process; a second process gets fsutil.ErrLocked.
 func (w Workspace) Lock() (*fsutil.Lock, error) {
-	return fsutil.TryLock(filepath.Join(w.Root, ".lock"))
+	return fsutil.TryLock(w.lockPath())
 }
+
+// AdoptLock takes over the lock a parent process holds on the workspace and passed down as
+// descriptor fd (sofpipe serve runs each batch as a child process).
+func (w Workspace) AdoptLock(fd uintptr) (*fsutil.Lock, error) {
+	return fsutil.AdoptLock(fd, w.lockPath())
+}
+
+func (w Workspace) lockPath() string { return filepath.Join(w.Root, ".lock") }
