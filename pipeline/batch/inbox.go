@@ -304,7 +304,8 @@ func (b *batch) keepOriginal(path string) (sha string, size int64, err error) {
 		}
 	}()
 	h := sha256.New()
-	if size, err = io.Copy(io.MultiWriter(tmp, h), in); err != nil {
+	// The disk writes the copy as it is made, so the Sync below waits for its tail only.
+	if size, err = io.Copy(io.MultiWriter(fsutil.WritebackWriter(tmp), h), in); err != nil {
 		return "", 0, err
 	}
 	if err = tmp.Chmod(0o444); err != nil {

@@ -1,0 +1,37 @@
+//go:build linux
+
+package fsutil
+
+import (
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// writebackChunk is how much a WritebackWriter lets build up before it asks the kernel to
+// start writing it out.
+const writebackChunk = 8 << 20
+
+type writebackWriter struct {
+	f            *os.File
+	off, started int64
+}
+
+// WritebackWriter writes to f and, every few megabytes, asks the kernel to start writing
+// what it was given to disk (sync_file_range without waiting), so that a large file's
+// closing Sync waits for its last megabytes, not for all of them: the disk works while the
+// copy goes on. It changes when bytes reach the disk, never what is written; the caller
+// still calls Sync for durability.
+func WritebackWriter(f *os.File) io.Writer { return &writebackWriter{f: f} }
+
+func (w *writebackWriter) Write(p []byte) (int, error) {
+	n, err := w.f.Write(p)
+	w.off += int64(n)
+	if w.off-w.started >= writebackChunk {
+		// Best effort: a file system without it still gets the caller's Sync.
+		_ = unix.SyncFileRange(int(w.f.Fd()), w.started, w.off-w.started, unix.SYNC_FILE_RANGE_WRITE)
+		w.started = w.off
+	}
+	return n, err
+}

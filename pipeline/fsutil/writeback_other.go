@@ -1,0 +1,12 @@
+//go:build !linux
+
+package fsutil
+
+import (
+	"io"
+	"os"
+)
+
+// WritebackWriter returns f: only Linux is asked to start writing early (see the Linux
+// file).
+func WritebackWriter(f *os.File) io.Writer { return f }
