@@ -34,10 +34,11 @@ func (s RereadSelection) empty() bool {
 }
 
 // Reread reads the selected stored originals again with today's config (after a profile
-// was corrected, say), as new deliveries of the same bytes: each gets a new arrival, so its
-// rows replace what the same file gave before and supersede, as a correction does, rows of
-// the same keys from files that arrived earlier. The ledger record keeps the earlier
-// reading under Previous. The run is recorded with status reread; the warehouse is not
+// was corrected, say), as deliveries of the same bytes: its rows replace what the same file
+// gave before, and it keeps its place in the order of arrival, so that a department's
+// later correction still supersedes it (given a new place, a reread of an old return
+// would undo the corrections made since). The ledger record keeps the earlier reading
+// under Previous. The run is recorded with status reread; the warehouse is not
 // built: the next batch builds it, in full (a record it was built from has changed).
 func Reread(ctx context.Context, cfg config.Config, opt Options, sel RereadSelection) (out Outcome, err error) {
 	if sel.empty() {
@@ -83,17 +84,12 @@ func Reread(ctx context.Context, cfg config.Config, opt Options, sel RereadSelec
 		}
 		out.Run = b.run
 	}()
-	var arrival int64
-	for _, f := range files {
-		arrival = max(arrival, f.Arrival)
-	}
 	start := time.Now()
 	for _, old := range chosen {
 		if err := ctx.Err(); err != nil {
 			return out, err
 		}
-		arrival++
-		rec, err := b.readAgain(ctx, old, arrival)
+		rec, err := b.readAgain(ctx, old, old.Arrival)
 		if err != nil {
 			return out, err
 		}
@@ -162,8 +158,8 @@ func (b *batch) selectReread(files []ledger.File, sel RereadSelection) ([]ledger
 	return chosen, nil
 }
 
-// readAgain reads old's stored original with today's config as a new delivery (arrival)
-// and commits the new record, keeping old as its previous reading; lake files of the old
+// readAgain reads old's stored original with today's config as a delivery at arrival and
+// commits the new record, keeping old as its previous reading; lake files of the old
 // reading that the new one did not write again are removed once it is committed.
 func (b *batch) readAgain(ctx context.Context, old ledger.File, arrival int64) (ledger.File, error) {
 	rec := ledger.File{SHA256: old.SHA256, SourcePath: old.SourcePath, SourcePathBytes: old.SourcePathBytes, Arrival: arrival,

@@ -84,3 +84,32 @@ func TestRereadAfterProfileCorrected(t *testing.T) {
 		t.Error("a reread that names no files must be refused")
 	}
 }
+
+// TestRereadKeepsItsPlaceBeforeACorrection: reading an old return again must not undo the
+// correction the department sent after it.
+func TestRereadKeepsItsPlaceBeforeACorrection(t *testing.T) {
+	first, second := splitGolden(t)
+	cfg := newWorkspace(t, first)
+	runBatch(t, cfg, clock(), false)
+	deliver(t, cfg, second) // spend/02-moj-correction-2024-08.csv corrects a key of 01-returns
+	runBatch(t, cfg, clock(), false)
+	want := martContents(t, cfg)
+	files, err := ledger.Open(filepath.Join(cfg.Workspace, "lake", "_ledger", "files"), filepath.Join(cfg.Workspace, "lake", "_ledger", "runs")).Files()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var original ledger.File
+	for _, f := range files {
+		if f.SourcePath == "spend/01-returns-2024-07.csv" {
+			original = f
+		}
+	}
+	out, err := batch.Reread(context.Background(), cfg, batch.Options{Version: "test", Now: clock()}, batch.RereadSelection{Files: []string{original.SHA256[:12]}})
+	if err != nil || out.Run.FilesNew != 1 {
+		t.Fatalf("reread: %v (%d new)", err, out.Run.FilesNew)
+	}
+	runBatch(t, cfg, clock(), false)
+	if diff := cmp.Diff(want, martContents(t, cfg)); diff != "" {
+		t.Errorf("the reread of the original undid the correction (-before +after):\n%s", diff)
+	}
+}
