@@ -63,6 +63,9 @@ func verifyCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 				return exitCode(stderr, fmt.Errorf("verify: the lake was repaired, but the warehouse could not be built again: %w", err))
 			}
 			result.Rebuilt = out.Run.BatchID
+			if err := verify.RebuildDone(ws); err != nil {
+				return exitCode(stderr, err)
+			}
 		}
 		after, err := verify.Check(ctx, ws)
 		if err != nil {

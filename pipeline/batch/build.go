@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,7 +40,8 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		return out, fmt.Errorf("batch: %s: %w", pubState, err)
 	}
 	_, statErr := os.Stat(b.ws.WarehouseFile())
-	if pub.Fingerprint == fp && statErr == nil && !b.opt.ForceBuild {
+	_, markErr := os.Stat(b.ws.RebuildNeeded())
+	if pub.Fingerprint == fp && statErr == nil && !b.opt.ForceBuild && markErr != nil {
 		b.log.Info("nothing new since the last published warehouse: not rebuilt", "published_batch", pub.BatchID)
 		b.run.Status = StatusUnchanged
 		b.run.Warehouse = b.ws.WarehouseFile()
@@ -62,6 +64,10 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		b.run.Status = StatusPublished
 		b.run.Warehouse = b.ws.WarehouseFile()
 		out.Warehouse = b.run.Warehouse
+		// A warehouse published from the lake as it now is: a repair's mark has done its job.
+		if err := os.Remove(b.ws.RebuildNeeded()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return out, err
+		}
 		return out, recordPublished(ctx, b.ws, b.opt.Version, b.log)
 	}
 	// The warehouse stands; its exports may not, if a crash came between the two renames
@@ -111,8 +117,11 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		Fingerprint: b.run.Fingerprint,
 		Progress:    b.buildProgress(),
 	}
+	_, markErr := os.Stat(b.ws.RebuildNeeded())
 	if b.opt.ForceBuild {
 		b.log.Info("full warehouse build", "why", "asked for (--force)")
+	} else if markErr == nil {
+		b.log.Info("full warehouse build", "why", "sofpipe verify --repair changed the lake")
 	} else if pub.RolledBack {
 		b.log.Info("full warehouse build", "why", "the published warehouse was put back by sofpipe rollback")
 	} else if pub.WarehouseSHA256 == "" {

@@ -74,6 +74,11 @@ func fingerprint(version string, marts config.Marts, files []ledger.File) (strin
 	fmt.Fprintf(h, "marts %s\n", m)
 	for _, f := range files {
 		fmt.Fprintf(h, "file %s %d %s %s\n", f.SHA256, f.Arrival, f.Status, strings.Join(f.Outputs, ","))
+		// The lake files' digests: a file read again (verify --repair, reread) under the
+		// same names is a different build.
+		for _, p := range f.LakePaths() {
+			fmt.Fprintf(h, "lake %s %s\n", p, f.LakeFiles[p].SHA256)
+		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }

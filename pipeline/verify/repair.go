@@ -48,6 +48,12 @@ func Repair(ctx context.Context, ws workspace.Workspace, cfg config.Config, rep 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Until the warehouse is built again, it may hold what the repair changes: a repair
+	// stopped part way leaves this mark, and Check reports the warehouse stale until a
+	// build clears it (RebuildDone).
+	if err := fsutil.WriteFileAtomic(rebuildMark(ws), []byte("sofpipe verify --repair changed the lake; the warehouse must be built again\n"), 0o644); err != nil {
+		return out, err
+	}
 	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
 	files, err := led.Files()
 	if err != nil {
@@ -91,9 +97,10 @@ func Repair(ctx context.Context, ws workspace.Workspace, cfg config.Config, rep 
 			continue
 		}
 		f, ok := bySHA[p.SHA256]
+		_, statErr := os.Stat(ws.StorePath(p.SHA256))
 		switch {
 		case !ok:
-		case damagedOriginal[p.SHA256] || f.Damage != "":
+		case damagedOriginal[p.SHA256] || f.Damage != "" || errors.Is(statErr, fs.ErrNotExist):
 			if !slices.Contains(lost, p.SHA256) {
 				lost = append(lost, p.SHA256)
 			}
@@ -108,12 +115,12 @@ func Repair(ctx context.Context, ws workspace.Workspace, cfg config.Config, rep 
 		}
 		f.Outputs, f.RejectsFile, f.LakeFiles = nil, "", nil
 		f.Status, f.Reason = ledger.StatusQuarantined, "damaged"
-		f.Message = fmt.Sprintf("both its stored original and its lake files were damaged (found by sofpipe verify on %s), so none of its rows can be used: ask for the file again; delivered again, it is read afresh", stamp)
+		f.Message = fmt.Sprintf("its lake files were damaged and its stored original is damaged or missing (found by sofpipe verify on %s), so none of its rows can be used: ask for the file again; delivered again, it is read afresh", stamp)
 		if err := led.Commit(f); err != nil {
 			return out, err
 		}
 		out.Rebuild = true
-		out.Fixed = append(out.Fixed, fmt.Sprintf("%s: its original and its lake files are damaged: quarantined, its rows left out of the warehouse; ask for the file again", f.SourcePath))
+		out.Fixed = append(out.Fixed, fmt.Sprintf("%s: its lake files are damaged and its original damaged or missing: quarantined, its rows left out of the warehouse; ask for the file again", f.SourcePath))
 	}
 	for i, sha := range reread {
 		f, ok := bySHA[sha]
@@ -155,12 +162,27 @@ func Repair(ctx context.Context, ws workspace.Workspace, cfg config.Config, rep 
 			}
 		case OriginalMissing:
 			out.Left = append(out.Left, p)
+		case WarehouseStale:
+			out.Rebuild = true
 		}
 	}
 	for _, fx := range out.Fixed {
 		log.Info("repaired", "what", fx)
 	}
+	if !out.Rebuild {
+		return out, RebuildDone(ws)
+	}
 	return out, nil
+}
+
+func rebuildMark(ws workspace.Workspace) string { return ws.RebuildNeeded() }
+
+// RebuildDone records that the warehouse was built again after a repair.
+func RebuildDone(ws workspace.Workspace) error {
+	if err := os.Remove(rebuildMark(ws)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
 }
 
 // readAgain reads f's stored original into the lake again as it was read the first time,

@@ -38,6 +38,7 @@ const (
 	LakeDamaged      = "lake_damaged"      // a lake file's bytes or rows differ from its record
 	LakeOrphan       = "lake_orphan"       // a lake file no ledger record counts
 	WarehouseDamaged = "warehouse_damaged" // a published warehouse's bytes differ from publish
+	WarehouseStale   = "warehouse_stale"   // a repair changed the lake and the warehouse was not built again
 )
 
 // Problem is one thing found wrong.
@@ -81,6 +82,10 @@ func Check(ctx context.Context, ws workspace.Workspace) (Report, error) {
 	}
 	if err := checkWarehouses(ws, &r); err != nil {
 		return r, err
+	}
+	if _, err := os.Stat(rebuildMark(ws)); err == nil {
+		r.Problems = append(r.Problems, Problem{Kind: WarehouseStale, Path: rel(ws, ws.WarehouseFile()),
+			Detail: "a repair changed the lake and stopped before the warehouse was built again: it may still hold what was repaired"})
 	}
 	sort.SliceStable(r.Problems, func(i, j int) bool { return r.Problems[i].Path < r.Problems[j].Path })
 	return r, nil

@@ -276,3 +276,56 @@ func TestOriginalAndLakeBothDamaged(t *testing.T) {
 		t.Errorf("after repair and rebuild: %v", r.Problems)
 	}
 }
+
+// TestMissingOriginalAndDamagedLake: as with a damaged original, the file is quarantined
+// so that full builds go on (the review found builds blocked for good).
+func TestMissingOriginalAndDamagedLake(t *testing.T) {
+	cfg, ws := goldenWorkspace(t)
+	ctx := context.Background()
+	files, _ := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns()).Files()
+	var f ledger.File
+	for _, x := range files {
+		if len(x.Outputs) > 0 && x.Dataset == "outcomes" {
+			f = x
+		}
+	}
+	os.Remove(ws.StorePath(f.SHA256))
+	flipByte(t, filepath.Join(ws.Lake(), f.Outputs[0]))
+	r, _ := verify.Check(ctx, ws)
+	fixed, err := verify.Repair(ctx, ws, cfg, r, nil)
+	if err != nil || len(fixed.Left) != 1 || fixed.Left[0].Kind != verify.OriginalMissing {
+		t.Fatalf("repair: %v; left %v (want only the missing original, said)", err, fixed.Left)
+	}
+	if _, err := batch.Run(ctx, cfg, batch.Options{Version: "test", Now: clock(), ForceBuild: true}); err != nil {
+		t.Fatalf("a full build after the repair: %v", err)
+	}
+}
+
+// TestRepairStoppedBeforeTheRebuild: a repair that changed the lake and stopped before
+// the warehouse was built again leaves the warehouse reported stale, not sound.
+func TestRepairStoppedBeforeTheRebuild(t *testing.T) {
+	cfg, ws := goldenWorkspace(t)
+	ctx := context.Background()
+	files, _ := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns()).Files()
+	for _, f := range files {
+		if len(f.Outputs) > 0 {
+			os.Remove(filepath.Join(ws.Lake(), f.Outputs[0]))
+			break
+		}
+	}
+	r, _ := verify.Check(ctx, ws)
+	if _, err := verify.Repair(ctx, ws, cfg, r, nil); err != nil {
+		t.Fatal(err)
+	}
+	// No rebuild: the process stopped here.
+	after, _ := verify.Check(ctx, ws)
+	if got := kinds(after); len(got[verify.WarehouseStale]) != 1 {
+		t.Fatalf("after a repair without its rebuild: %v, want the warehouse reported stale", after.Problems)
+	}
+	if _, err := batch.Run(ctx, cfg, batch.Options{Version: "test", Now: clock()}); err != nil {
+		t.Fatal(err)
+	}
+	if final, _ := verify.Check(ctx, ws); !final.Sound() {
+		t.Errorf("after the next batch: %v", final.Problems)
+	}
+}

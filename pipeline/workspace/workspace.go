@@ -51,6 +51,12 @@ func (w Workspace) Exports() string { return filepath.Join(w.Root, "exports") }
 func (w Workspace) Reports() string { return filepath.Join(w.Root, "reports") }
 func (w Workspace) State() string   { return filepath.Join(w.Root, "state") }
 
+// RebuildNeeded is the mark sofpipe verify --repair leaves while the warehouse still has
+// to be built from the repaired lake; a batch that publishes removes it.
+func (w Workspace) RebuildNeeded() string {
+	return filepath.Join(w.Root, "state", "verify-rebuild-needed")
+}
+
 // WarehouseDigests is where the SHA-256 of each published warehouse file is kept.
 func (w Workspace) WarehouseDigests() string {
 	return filepath.Join(w.Root, "state", "warehouses.json")
