@@ -123,11 +123,17 @@ func (c *commonFlags) logger(stderr io.Writer) *slog.Logger {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	// A batch the daemon runs logs as the daemon does (serve.log_format).
+	// A batch the daemon runs logs as the daemon does (serve.log_format), each line with
+	// what started it.
+	var h slog.Handler = slog.NewTextHandler(stderr, opts)
 	if os.Getenv(serve.EnvLogFormat) == config.LogJSON {
-		return slog.New(slog.NewJSONHandler(stderr, opts))
+		h = slog.NewJSONHandler(stderr, opts)
 	}
-	return slog.New(slog.NewTextHandler(stderr, opts))
+	log := slog.New(h)
+	if t := os.Getenv(serve.EnvTrigger); t != "" {
+		log = log.With("trigger", t, "pid", os.Getpid())
+	}
+	return log
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

@@ -42,6 +42,10 @@ func rereadCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		}
 		sel.Since = t
 	}
+	if sel.Dataset == "" && sel.Profile == "" && sel.Since.IsZero() && len(sel.Files) == 0 {
+		fmt.Fprintln(stderr, "sofpipe reread: say which files: --dataset, --profile, --since or --files")
+		return ExitUsage
+	}
 	cfg, err := common.load()
 	if err != nil {
 		return exitCode(stderr, err)

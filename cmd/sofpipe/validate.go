@@ -70,7 +70,16 @@ func validateCommand(ctx context.Context, args []string, stdout, stderr io.Write
 	}
 	var reports []fileReport
 	for _, file := range files {
+		if _, err := os.Stat(file); err != nil {
+			return exitCode(stderr, fmt.Errorf("validate: %w", err))
+		}
 		ds, profile, err := pickDataset(cfg, file, *dataset, *profileName)
+		if err != nil && len(files) > 1 {
+			// One file of a folder that no profile or folder name places: said for that
+			// file, as a batch would reject it, and the others are still checked.
+			reports = append(reports, fileReport{File: file, Status: "rejected", Reason: string(ingest.ReasonUnknownDataset), Message: err.Error(), Problems: []ingest.Reject{}})
+			continue
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "sofpipe validate: %s: %v\n", file, err)
 			return ExitUsage

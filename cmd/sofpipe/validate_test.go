@@ -235,3 +235,16 @@ func TestValidateFolder(t *testing.T) {
 		t.Errorf("a hidden file was checked:\n%s", stdout)
 	}
 }
+
+// TestValidateFolderWithAFileOfNoDataset: one file no profile or folder places is said
+// for that file; the others are still checked (the review found the whole folder given up).
+func TestValidateFolderWithAFileOfNoDataset(t *testing.T) {
+	dir := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "fixtures", "golden", "inbox", "spend"), filepath.Join(dir, "spend"))
+	os.MkdirAll(filepath.Join(dir, "misc"), 0o755)
+	os.WriteFile(filepath.Join(dir, "misc", "notes.csv"), []byte("a,b\n1,2\n"), 0o644)
+	code, stdout, stderr := runCLI(t, "validate", dir)
+	if code != ExitInvalid || !strings.Contains(stdout, "notes.csv") || !strings.Contains(stdout, "3 files") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+}

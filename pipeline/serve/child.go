@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -38,7 +39,13 @@ const (
 	EnvEventsFD = "SOFPIPE_EVENTS_FD"
 	// EnvLogFormat tells the child to log as the daemon does (text or json).
 	EnvLogFormat = "SOFPIPE_LOG_FORMAT"
+	// EnvTrigger says what started the batch (schedule, catch-up, watch, http), for every
+	// line the child logs.
+	EnvTrigger = "SOFPIPE_TRIGGER"
 )
+
+// triggerKey carries a job's trigger to runChild.
+type triggerKey struct{}
 
 // ChildOfDaemon is the child's side: when the process was started by a daemon (EnvLockFD
 // is set) it takes over the daemon's lock on ws and returns the hooks for batch.Options
@@ -95,6 +102,12 @@ const childWaitDelay = 2 * time.Minute
 // its batch recorded as failed, with how it ended.
 func (d *Daemon) runChild(ctx context.Context, cfg config.Config, opt batch.Options) (batch.Outcome, error) {
 	var out batch.Outcome
+	trigger, _ := ctx.Value(triggerKey{}).(string)
+	// The parent-death signal is tied to the thread that started the child: this one is
+	// kept for the child's life, so the Go runtime cannot retire it and signal the child
+	// early.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	conf, err := json.Marshal(cfg)
 	if err != nil {
 		return out, err
@@ -109,8 +122,12 @@ func (d *Daemon) runChild(ctx context.Context, cfg config.Config, opt batch.Opti
 	cmd.Stdout = io.Discard // the run summary; the log is on stderr
 	cmd.Stderr = d.opt.childStderr()
 	cmd.ExtraFiles = []*os.File{d.lock.File(), eventsW} // descriptors 3 and 4
-	cmd.Env = append(os.Environ(), EnvLockFD+"=3", EnvEventsFD+"=4", EnvLogFormat+"="+d.logFormat())
+	cmd.Env = append(os.Environ(), EnvLockFD+"=3", EnvEventsFD+"=4", EnvLogFormat+"="+d.logFormat(), EnvTrigger+"="+trigger)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
+	// A daemon that dies (kill -9) takes its batch with it, cleanly: the child is sent
+	// SIGTERM, stops at its next safe point, and lets go of the inherited lock, so that
+	// the next daemon is not refused by an orphan it cannot see.
+	cmd.SysProcAttr = childProcAttr()
 	cmd.WaitDelay = childWaitDelay
 	if err := cmd.Start(); err != nil {
 		eventsW.Close()
@@ -166,7 +183,7 @@ func exitText(err error) string {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "killed by " + ws.Signal().String()
+			return fmt.Sprintf("ended by signal %d (%s)", int(ws.Signal()), ws.Signal())
 		}
 		return fmt.Sprintf("exit status %d", ee.ExitCode())
 	}

@@ -263,7 +263,7 @@ func (d *Daemon) start(trigger string) (*job, bool) {
 		d.log.Info("batch not started: another is running", "trigger", trigger, "running", j.id, "running_trigger", j.trigger)
 		return j, false
 	}
-	ctx, cancel := context.WithCancelCause(d.batchCtx)
+	ctx, cancel := context.WithCancelCause(context.WithValue(d.batchCtx, triggerKey{}, trigger))
 	j := &job{trigger: trigger, cancel: cancel, started: make(chan struct{}), done: make(chan struct{})}
 	d.running = j
 	go d.runJob(ctx, j)
@@ -388,7 +388,10 @@ func (d *Daemon) finishRunning() {
 // to start a batch when deliveries settle when serve.watch.enabled.
 func (d *Daemon) watch(ctx context.Context) {
 	w := d.cfg.Serve.Watch
-	settler := watch.Settler{Settle: time.Duration(w.SettleSeconds) * time.Second}
+	// Deliveries settle for at least ingest.min_file_age_seconds: a batch started sooner
+	// would leave them as too young, and the watch would not start another for the same
+	// files.
+	settler := watch.Settler{Settle: time.Duration(max(w.SettleSeconds, d.cfg.Ingest.MinFileAgeSeconds)) * time.Second}
 	tick := time.NewTicker(time.Duration(w.PollSeconds) * time.Second)
 	defer tick.Stop()
 	logged := map[string]bool{}
