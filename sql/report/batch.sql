@@ -1,14 +1,35 @@
--- The batch in a sentence: the build record, the run that made the warehouse, the as-of
--- month, the data tests, and the constants the page names (base year, due day).
+-- The batch in a sentence: the build record, the run that made the warehouse, the files
+-- and rows taken in since the last published warehouse, the as-of month, the data tests,
+-- and the constants the page names (base year, due day).
+WITH
+-- The batches since the last published warehouse: this one and any that took files in
+-- but published nothing (cancelled, failed, stopped, checks failed, reread), so that every
+-- file reaches a page the first time a warehouse holds it.
+since_last AS (
+    SELECT r.batch_id, r.files_new, r.files_duplicate, r.files_rejected, r.files_quarantined,
+           r.rows_read, r.rows_accepted, r.rows_rejected
+    FROM _runs AS r, (SELECT started_at FROM _runs WHERE batch_id = (SELECT batch_id FROM _build)) AS this
+    WHERE r.batch_id = (SELECT batch_id FROM _build)
+       OR (r.started_at < this.started_at AND r.started_at > coalesce((
+            SELECT max(p.started_at) FROM _runs AS p
+            WHERE p.status IN ('published', 'rolled_back') AND p.started_at < this.started_at
+          ), '-infinity'::TIMESTAMPTZ))
+),
+taken AS (
+    SELECT sum(files_new) AS files_new, sum(files_duplicate) AS files_duplicate,
+           sum(files_rejected) AS files_rejected, sum(files_quarantined) AS files_quarantined,
+           sum(rows_read) AS rows_read, sum(rows_accepted) AS rows_accepted, sum(rows_rejected) AS rows_rejected
+    FROM since_last
+)
 SELECT
     b.batch_id,
     b.kind,
     b.fingerprint,
     coalesce(r.version, ''),
     CAST(timezone('Europe/London', r.started_at) AS DATE) AS batch_date,
-    coalesce(r.files_new, 0), coalesce(r.files_duplicate, 0),
-    coalesce(r.files_rejected, 0), coalesce(r.files_quarantined, 0),
-    coalesce(r.rows_read, 0), coalesce(r.rows_accepted, 0), coalesce(r.rows_rejected, 0),
+    coalesce(t.files_new, 0), coalesce(t.files_duplicate, 0),
+    coalesce(t.files_rejected, 0), coalesce(t.files_quarantined, 0),
+    coalesce(t.rows_read, 0), coalesce(t.rows_accepted, 0), coalesce(t.rows_rejected, 0),
     (SELECT min(as_of_financial_year) FROM project_scorecard),
     (SELECT min(as_of_period) FROM project_scorecard),
     (SELECT count(*) FROM project_scorecard),
@@ -21,4 +42,5 @@ SELECT
     p.band_extend_min
 FROM _build AS b
 LEFT JOIN _runs AS r ON r.batch_id = b.batch_id
+CROSS JOIN taken AS t
 CROSS JOIN _params AS p
