@@ -58,7 +58,16 @@ func (b *batch) recoverRuns(ctx context.Context, runs []ledger.Run) ([]ledger.Ru
 			r.Deliveries = append(r.Deliveries, ledger.Delivery{SHA256: f.SHA256, SourcePath: f.SourcePath, ReceivedAt: f.ReceivedAt, SizeBytes: f.SizeBytes, Status: f.Status})
 			countFile(r, f)
 		}
-		if live != nil && live.BatchID == r.BatchID {
+		if r.RollbackTo != "" && live != nil && live.BatchID == r.RollbackTo {
+			// A rollback stopped after its swap: the warehouse it put back is live. The
+			// state says so (this batch then builds in full and exports anew).
+			r.Status = StatusRolledBack
+			r.Message = fmt.Sprintf("the warehouse of batch %s was put back; the rollback stopped before it finished, and the next batch completed its record", r.RollbackTo)
+			r.Warehouse = b.ws.WarehouseFile()
+			if err := writeState(filepath.Join(b.ws.State(), "published.json"), published{BatchID: r.RollbackTo, At: b.opt.Now().UTC(), RolledBack: true}); err != nil {
+				return nil, err
+			}
+		} else if live != nil && live.BatchID == r.BatchID {
 			r.Status = StatusPublished
 			r.Message = "the process stopped after publishing, before it finished its record; the record was completed by the next batch"
 			r.Warehouse = b.ws.WarehouseFile()

@@ -14,6 +14,7 @@ import (
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
 )
 
 // ErrNoSuchWarehouse means a rollback named a warehouse that is not kept.
@@ -41,6 +42,11 @@ func Rollback(ctx context.Context, cfg config.Config, opt Options, target string
 		return out, err
 	}
 	defer release()
+	// A rollback stopped after its swap has taken effect: finished, not done again on top
+	// (which, with no batch named, would put back the very warehouse it took away).
+	if done, err := finishStoppedRollback(ctx, ws, cfg, opt, target); err != nil || done.Run.BatchID != "" {
+		return done, err
+	}
 	kept, err := warehouse.History(ws.WarehouseHistory())
 	if err != nil {
 		return out, fmt.Errorf("rollback: %w", err)
@@ -74,7 +80,7 @@ func Rollback(ctx context.Context, cfg config.Config, opt Options, target string
 	if err != nil {
 		return out, err
 	}
-	out.Run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, ProgramSHA256: programDigest(), StartedAt: opt.Now().UTC(), Status: StatusRunning}
+	out.Run = ledger.Run{BatchID: newBatchID(opt.Now(), runs), Version: opt.Version, ProgramSHA256: programDigest(), StartedAt: opt.Now().UTC(), Status: StatusRunning, RollbackTo: stamp.BatchID}
 	if err := led.SaveRun(out.Run); err != nil {
 		return out, err
 	}
@@ -104,32 +110,79 @@ func Rollback(ctx context.Context, cfg config.Config, opt Options, target string
 	if err := fsutil.RenameDurable(chosen, live); err != nil {
 		return out, fmt.Errorf("rollback: %w", err)
 	}
-	// From here the restored warehouse is live: record it before anything else can fail.
+	return out, finishRollback(ctx, ws, cfg, opt, &out)
+}
+
+// finishRollback does what follows a rollback's swap: the state records the restored
+// warehouse (so the next batch builds in full), the exports and the report are made from
+// it, and the run record says what was done.
+func finishRollback(ctx context.Context, ws workspace.Workspace, cfg config.Config, opt Options, out *RollbackOutcome) (err error) {
+	live := ws.WarehouseFile()
+	out.Restored = out.Run.RollbackTo
 	pubState := filepath.Join(ws.State(), "published.json")
-	if err := writeState(pubState, published{BatchID: stamp.BatchID, At: opt.Now().UTC(), RolledBack: true}); err != nil {
-		return out, err
+	if err := writeState(pubState, published{BatchID: out.Restored, At: opt.Now().UTC(), RolledBack: true}); err != nil {
+		return err
 	}
 	staging := filepath.Join(ws.Exports(), ".staging-"+out.Run.BatchID)
 	if _, err := export.Run(ctx, live, staging, export.Options{SuppressBelow: cfg.Export.SuppressBelow}); err != nil {
 		os.RemoveAll(staging)
-		return out, err
+		return err
 	}
 	if out.Exports, err = publishExports(staging, ws.Exports()); err != nil {
-		return out, err
+		return err
 	}
-	if err := writeState(filepath.Join(ws.State(), "exported.json"), published{BatchID: stamp.BatchID, At: opt.Now().UTC(), RolledBack: true}); err != nil {
-		return out, err
+	if err := writeState(filepath.Join(ws.State(), "exported.json"), published{BatchID: out.Restored, At: opt.Now().UTC(), RolledBack: true}); err != nil {
+		return err
 	}
 	if err := recordPublished(ctx, ws, opt.Version, opt.Logger); err != nil {
-		return out, err
+		return err
 	}
 	out.Run.Status = StatusRolledBack
 	out.Run.Warehouse = live
-	out.Run.Message = fmt.Sprintf("the warehouse of batch %s was put back", stamp.BatchID)
+	out.Run.Message = fmt.Sprintf("the warehouse of batch %s was put back", out.Restored)
 	if out.Replaced != "" {
 		out.Run.Message += fmt.Sprintf(" in place of batch %s's (kept in the history)", out.Replaced)
 	}
 	out.Run.Message += "; the next batch builds in full from the lake"
 	opt.Logger.Info("warehouse rolled back", "restored", out.Restored, "replaced", out.Replaced)
-	return out, nil
+	return nil
+}
+
+// finishStoppedRollback finds a rollback that stopped (its record still running): when its
+// swap had taken effect (the live warehouse is the one it put back) and target names no
+// other batch, it finishes it and returns its outcome; otherwise it records it abandoned
+// and returns an empty outcome, for the rollback asked for now to go ahead.
+func finishStoppedRollback(ctx context.Context, ws workspace.Workspace, cfg config.Config, opt Options, target string) (out RollbackOutcome, err error) {
+	led := ledger.Open(ws.LedgerFiles(), ws.LedgerRuns())
+	runs, err := led.Runs()
+	if err != nil {
+		return out, err
+	}
+	for _, r := range runs {
+		if r.Status != StatusRunning || r.RollbackTo == "" {
+			continue
+		}
+		live, _ := warehouse.BatchOf(ctx, ws.WarehouseFile())
+		if live != r.RollbackTo || (target != "" && target != r.RollbackTo) {
+			r.Status, r.Message = StatusAbandoned, "the rollback stopped before it took effect"
+			if live == r.RollbackTo {
+				r.Status, r.Message = StatusRolledBack, "the rollback stopped after it took effect; a later rollback replaced it"
+			}
+			if err := led.SaveRun(r); err != nil {
+				return RollbackOutcome{}, err
+			}
+			continue
+		}
+		out.Run = r
+		err = finishRollback(ctx, ws, cfg, opt, &out)
+		out.Run.FinishedAt = opt.Now().UTC()
+		if err == nil {
+			out.Run.Message += " (finished after it had been stopped)"
+		}
+		if serr := led.SaveRun(out.Run); serr != nil && err == nil {
+			err = serr
+		}
+		return out, err
+	}
+	return RollbackOutcome{}, nil
 }

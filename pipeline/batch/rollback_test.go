@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -153,5 +154,51 @@ func TestRollbackToUnknownBatch(t *testing.T) {
 	_, err := batch.Rollback(context.Background(), cfg, batch.Options{Version: "test"}, "20000101T000000Z")
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("kept are")) {
 		t.Errorf("err %v, want the kept batches listed", err)
+	}
+}
+
+// TestRollbackStoppedAfterItsSwap: a rollback killed after its rename left the exports and
+// the state behind; the next rollback finishes it instead of rolling back again, and a
+// batch instead completes its record and builds in full.
+func TestRollbackStoppedAfterItsSwap(t *testing.T) {
+	for _, next := range []string{"rollback", "run"} {
+		t.Run(next, func(t *testing.T) {
+			cfg, ids := threeNights(t)
+			a, c := ids[0], ids[2]
+			// What a rollback to A killed right after its swap leaves: A live, C kept, the
+			// exports and state still C's, the run record running.
+			ws := filepath.Join(cfg.Workspace, "warehouse")
+			led := ledger.Open(filepath.Join(cfg.Workspace, "lake", "_ledger", "files"), filepath.Join(cfg.Workspace, "lake", "_ledger", "runs"))
+			if err := led.SaveRun(ledger.Run{BatchID: "20270101T000000Z", StartedAt: time.Now().UTC(), Status: batch.StatusRunning, RollbackTo: a}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Link(filepath.Join(ws, "sof.duckdb"), filepath.Join(ws, "history", "sof-"+c+".duckdb")); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Rename(filepath.Join(ws, "history", "sof-"+a+".duckdb"), filepath.Join(ws, "sof.duckdb")); err != nil {
+				t.Fatal(err)
+			}
+			if next == "rollback" {
+				out, err := batch.Rollback(context.Background(), cfg, batch.Options{Version: "test", Now: clock()}, "")
+				if err != nil || out.Restored != a || out.Run.BatchID != "20270101T000000Z" {
+					t.Fatalf("rollback after a stopped one: %v, restored %s by %s; want the stopped rollback to %s finished", err, out.Restored, out.Run.BatchID, a)
+				}
+				if got := liveBatch(t, cfg); got != a {
+					t.Errorf("live is %s, want %s (not rolled back again)", got, a)
+				}
+				assertExportsMatchLive(t, cfg)
+			} else {
+				out := runBatch(t, cfg, clock(), false)
+				if out.Run.WarehouseBuild != "full" {
+					t.Errorf("the batch after a stopped rollback built %q, want full", out.Run.WarehouseBuild)
+				}
+			}
+			runs, _ := led.Runs()
+			for _, r := range runs {
+				if r.BatchID == "20270101T000000Z" && r.Status != batch.StatusRolledBack {
+					t.Errorf("the stopped rollback is recorded %s, want rolled_back", r.Status)
+				}
+			}
+		})
 	}
 }

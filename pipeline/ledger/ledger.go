@@ -138,6 +138,9 @@ type Run struct {
 	ExportSeconds    float64 `json:"export_seconds"`
 	ChecksFailed     int     `json:"checks_failed"`
 	ChecksWarned     int     `json:"checks_warned"`
+	// RollbackTo is, for a run of sofpipe rollback, the batch whose warehouse it puts back:
+	// recorded before the swap, so that a rollback stopped part way can be finished.
+	RollbackTo string `json:"rollback_to,omitempty"`
 	// InboxSkipped counts the inbox entries the batch could not read as deliveries
 	// (symbolic links and other non-regular files, unreadable files and folders).
 	InboxSkipped int `json:"inbox_skipped,omitempty"`
