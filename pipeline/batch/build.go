@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/export"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
@@ -136,6 +138,23 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		// Whatever stopped the incremental build, a full build from the lake does not
 		// depend on it.
 		b.log.Warn("incremental warehouse build failed: building in full", "error", err)
+		in.Base, in.BaseSHA256, in.NewFiles = "", "", nil
+		res, err = warehouse.Build(ctx, in)
+	}
+	// DuckDB spills most of its work to disk, but not all of it: a build over spend spread
+	// across many files can still run out of memory at a small warehouse.memory_limit. A
+	// night's build should not fail for that: it is done again with twice the limit, then
+	// four times, and the log says to raise the setting.
+	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && isOutOfMemory(err) && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
+		bytes, perr := config.ParseMemoryLimit(limit)
+		if perr != nil {
+			break
+		}
+		limit = fmt.Sprintf("%dMB", 2*bytes/1_000_000)
+		b.log.Warn("the warehouse build ran out of memory at warehouse.memory_limit: building again with more; raise the setting if this recurs", "memory_limit", in.Resources.MemoryLimit, "retry_with", limit, "error", err)
+		more := *in.Resources
+		more.MemoryLimit = limit
+		in.Resources = &more
 		in.Base, in.BaseSHA256, in.NewFiles = "", "", nil
 		res, err = warehouse.Build(ctx, in)
 	}
@@ -321,4 +340,9 @@ func (b *batch) recordDigest(sum, live string) error {
 		batches = append(batches, id)
 	}
 	return warehouse.RecordDigest(b.ws.WarehouseDigests(), b.run.BatchID, sum, batches)
+}
+
+// isOutOfMemory reports whether err is DuckDB running out of memory.
+func isOutOfMemory(err error) bool {
+	return strings.Contains(err.Error(), "Out of Memory Error")
 }
