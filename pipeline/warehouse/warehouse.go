@@ -223,7 +223,9 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		if err := f(); err != nil {
 			return err
 		}
-		releaseMemory(ctx, db, resources.MemoryLimit)
+		if err := releaseMemory(ctx, db, resources.MemoryLimit); err != nil {
+			return err
+		}
 		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
 		return nil
 	}
@@ -338,14 +340,18 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 // build peaked at 256 MiB in the models after the load): lowering the limit for a moment
 // evicts them (a step that needs them reads them again from the file, which the system
 // has cached). What DuckDB frees, glibc keeps in its arenas for reuse, and the next step's
-// allocations need not fit the holes: malloc_trim gives it back. Both are best effort.
-func releaseMemory(ctx context.Context, db *sql.DB, limit string) {
+// allocations need not fit the holes: malloc_trim gives it back. Both are best effort;
+// only a limit that cannot be set back is an error (the build would go on at 16MB).
+func releaseMemory(ctx context.Context, db *sql.DB, limit string) error {
 	if limit != "" {
 		if _, err := db.ExecContext(ctx, "SET memory_limit = '16MB'"); err == nil {
-			db.ExecContext(ctx, "SET memory_limit = "+quote(limit))
+			if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(limit)); err != nil {
+				return fmt.Errorf("warehouse: memory_limit %q: %w", limit, err)
+			}
 		}
 	}
 	memtrim.Trim()
+	return nil
 }
 
 // ApplyResources sets DuckDB's memory limit and threads on db as r says; empty and zero
