@@ -44,20 +44,26 @@ candidate AS (
     FROM spend_lines
     WHERE _file_sha256 IS DISTINCT FROM (SELECT _file_sha256 FROM largest_file)
 ),
+-- Each file as a small number, in (_arrival, _file_sha256) order: two lines come from
+-- different files exactly when their numbers differ, so "two or more files carry the key"
+-- is min <> max over a number (a few bytes a key, and spillable), not over the 64-character
+-- digests (1.6M lines in four files ran out of memory at 96MB).
+file_no AS (
+    SELECT _arrival, _file_sha256, row_number() OVER (ORDER BY _arrival, _file_sha256) AS _file_no
+    FROM (SELECT DISTINCT _arrival, _file_sha256 FROM spend_lines)
+),
 contested AS (
     SELECT k._key_hash
     FROM (
-        SELECT hash(project_id, department, financial_year, period, budget_type, line_ref) AS _key_hash,
-               _arrival, _file_sha256
-        FROM spend_lines
+        SELECT hash(s.project_id, s.department, s.financial_year, s.period, s.budget_type, s.line_ref) AS _key_hash,
+               f._file_no
+        FROM spend_lines AS s
+        JOIN file_no AS f
+          ON f._arrival IS NOT DISTINCT FROM s._arrival AND f._file_sha256 IS NOT DISTINCT FROM s._file_sha256
     ) AS k
     SEMI JOIN candidate USING (_key_hash)
     GROUP BY k._key_hash
-    -- Two or more files: a file has one arrival, so the lines come from more than one
-    -- file when their arrivals, or (for equal arrivals) their files, differ. min and max
-    -- keep a few bytes per key, where count(DISTINCT ...) kept every pair and could not
-    -- spill: with spend spread over many files nearly every key is a candidate.
-    HAVING min(k._arrival) <> max(k._arrival) OR min(k._file_sha256) <> max(k._file_sha256)
+    HAVING min(k._file_no) <> max(k._file_no)
 )
 SELECT _row
 FROM (
