@@ -1,0 +1,331 @@
+package warehouse
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
+	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
+)
+
+// LoadParams makes the table _params the models read their constants from (for a program
+// that runs sql/models on its own, as the benchmark's DuckDB-only job does).
+func LoadParams(ctx context.Context, db *sql.DB, m config.Marts) error { return loadParams(ctx, db, m) }
+
+func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
+	asOfFY, asOfP := "NULL", "NULL"
+	if m.AsOfFinancialYear != "" {
+		asOfFY, asOfP = quote(m.AsOfFinancialYear), strconv.Itoa(m.AsOfPeriod)
+	}
+	q := fmt.Sprintf(`CREATE OR REPLACE TABLE _params AS SELECT
+		%s::VARCHAR AS base_year, %s::DOUBLE AS discount_rate,
+		%s::VARCHAR AS as_of_financial_year, %s::INTEGER AS as_of_period,
+		%s::DOUBLE AS weight_evidence, %s::DOUBLE AS weight_value, %s::DOUBLE AS weight_attainment,
+		%s::DOUBLE AS weight_consistency, %s::DOUBLE AS weight_delivery, %s::DOUBLE AS weight_joinup,
+		%s::DOUBLE[] AS sms_scores, %s::DOUBLE[] AS vfm_thresholds, %s::DOUBLE[] AS vfm_scores,
+		%s::DOUBLE AS attainment_cap, %s::DOUBLE AS consistency_threshold,
+		%s::DOUBLE AS variance_tolerance, %s::DOUBLE AS variance_slope,
+		%d::INTEGER AS joinup_max_extra_departments, %s::DOUBLE AS returns_red_below,
+		%d::INTEGER AS gate_min_sms, %s::DOUBLE AS gate_min_bcr,
+		%s::DOUBLE AS band_scale_up_min, %s::DOUBLE AS band_extend_min,
+		%d::INTEGER AS returns_due_day`,
+		quote(m.BaseYear), num(m.Discount), asOfFY, asOfP,
+		num(m.WeightEvidence), num(m.WeightValue), num(m.WeightAttainment),
+		num(m.WeightConsistency), num(m.WeightDelivery), num(m.WeightJoinup),
+		list(m.SMSScores), list(m.VFMThresholds), list(m.VFMScores),
+		num(m.AttainmentCap), num(m.ConsistencyThreshold), num(m.VarianceTolerance), num(m.VarianceSlope),
+		m.JoinupMaxExtraDepartments, num(m.ReturnsRedBelow), m.GateMinSMS, num(m.GateMinBCR),
+		num(m.BandScaleUpMin), num(m.BandExtendMin), m.ReturnsDueDay)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: _params: %w", err)
+	}
+	return nil
+}
+
+// loadLedger writes the ledger's records as newline-delimited JSON beside the build and
+// reads them with DuckDB's JSON reader: one statement instead of a round trip per row.
+func loadLedger(ctx context.Context, db *sql.DB, buildPath, building string, files []ledger.File, runs []ledger.Run) error {
+	type fileRow struct {
+		ledger.File
+		Deliveries int `json:"deliveries"`
+	}
+	deliveries := map[string]int{}
+	type deliveryRow struct {
+		BatchID string `json:"batch_id"`
+		ledger.Delivery
+	}
+	// The run that builds the file has not finished when it is built: its finish time and
+	// its warehouse and export seconds are not known, so they are NULL (never a made-up
+	// date or zero). Finish times of runs that never finished are NULL too.
+	type runRow struct {
+		ledger.Run
+		WarehouseSeconds *float64 `json:"warehouse_seconds"`
+		ExportSeconds    *float64 `json:"export_seconds"`
+	}
+	var deliveryRows []any
+	var runRows []any
+	for _, r := range runs {
+		for _, d := range r.Deliveries {
+			deliveries[d.SHA256]++
+			deliveryRows = append(deliveryRows, deliveryRow{r.BatchID, d})
+		}
+		r.Deliveries = nil
+		row := runRow{Run: r}
+		if r.BatchID != building {
+			row.WarehouseSeconds, row.ExportSeconds = &r.WarehouseSeconds, &r.ExportSeconds
+		}
+		runRows = append(runRows, row)
+	}
+	var fileRows []any
+	for _, f := range files {
+		fileRows = append(fileRows, fileRow{f, deliveries[f.SHA256]})
+	}
+	tables := []struct {
+		name, columns, sel string
+		rows               []any
+	}{
+		{"_files", `{sha256: 'VARCHAR', dataset: 'VARCHAR', source_path: 'VARCHAR', profile: 'VARCHAR', arrival: 'BIGINT', batch_id: 'VARCHAR', received_at: 'TIMESTAMPTZ', size_bytes: 'BIGINT', encoding: 'VARCHAR', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', rejects_by_reason: 'JSON', status: 'VARCHAR', reason: 'VARCHAR', message: 'VARCHAR', ignored_columns: 'VARCHAR[]', header_line: 'BIGINT', money_rounded: 'BIGINT', outputs: 'VARCHAR[]', rejects_file: 'VARCHAR', deliveries: 'BIGINT'}`,
+			`sha256 AS file_sha256, dataset, source_path, profile, arrival, batch_id, received_at, size_bytes, encoding, rows_read, rows_accepted, rows_rejected, rows_read = rows_accepted + rows_rejected AS rows_balance, rejects_by_reason, status, reason, message, ignored_columns, coalesce(header_line, 0) AS header_line, coalesce(money_rounded, 0) AS money_rounded, outputs, rejects_file, deliveries`, fileRows},
+		{"_deliveries", `{batch_id: 'VARCHAR', sha256: 'VARCHAR', source_path: 'VARCHAR', received_at: 'TIMESTAMPTZ', size_bytes: 'BIGINT', status: 'VARCHAR'}`,
+			`batch_id, sha256 AS file_sha256, source_path, received_at, size_bytes, status`, deliveryRows},
+		{"_runs", `{batch_id: 'VARCHAR', version: 'VARCHAR', started_at: 'TIMESTAMPTZ', finished_at: 'TIMESTAMPTZ', status: 'VARCHAR', message: 'VARCHAR', files_new: 'BIGINT', files_duplicate: 'BIGINT', files_rejected: 'BIGINT', files_quarantined: 'BIGINT', rows_read: 'BIGINT', rows_accepted: 'BIGINT', rows_rejected: 'BIGINT', fingerprint: 'VARCHAR', warehouse: 'VARCHAR', ingest_seconds: 'DOUBLE', warehouse_seconds: 'DOUBLE', export_seconds: 'DOUBLE', checks_failed: 'BIGINT', checks_warned: 'BIGINT', program_sha256: 'VARCHAR', warehouse_build: 'VARCHAR'}`,
+			`*`, runRows},
+	}
+	for _, t := range tables {
+		tmp := buildPath + "." + t.name + ".ndjson"
+		if err := writeNDJSON(tmp, t.rows); err != nil {
+			return fmt.Errorf("warehouse: %s: %w", t.name, err)
+		}
+		q := fmt.Sprintf(`CREATE OR REPLACE TABLE %s AS SELECT %s FROM read_json(%s, format = 'newline_delimited', columns = %s)`, t.name, t.sel, quote(tmp), t.columns)
+		_, err := db.ExecContext(ctx, q)
+		os.Remove(tmp)
+		if err != nil {
+			return fmt.Errorf("warehouse: %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+func writeNDJSON(path string, rows []any) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	return f.Close()
+}
+
+// duckType is the DuckDB type of a contract column, matching the lake's Parquet types.
+func duckType(t contract.Type) string {
+	switch t {
+	case contract.Int:
+		return "INTEGER"
+	case contract.Float:
+		return "DOUBLE"
+	case contract.Money:
+		return "DECIMAL(18,2)"
+	case contract.Date:
+		return "DATE"
+	default:
+		return "VARCHAR"
+	}
+}
+
+// loadDataset adds to raw_<dataset> every accepted row of every ingested file of files,
+// each tagged with its file's arrival so the models can take the latest version of a key;
+// create makes the table first (a full build; an incremental one adds to the base's).
+//
+// Spend is the exception, for its size: its lines are written into the file once. They go
+// to spend_lines, where model 011 leaves the lines that stand and moves those a later file
+// superseded to spend_superseded; raw_spend, every version as for the other datasets, is a
+// view over the two with the columns and rows a table would have. (Written as a table and
+// then again as spend_lines, every line was compressed and stored twice: two fifths of a
+// full build.)
+func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir string, files []ledger.File, create bool) error {
+	table := "raw_" + ds.Name
+	if ds.Name == contract.Spend {
+		table = "spend_lines"
+	}
+	if create {
+		cols := make([]string, 0, len(ds.Columns)+4)
+		for _, c := range ds.Columns {
+			cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), duckType(c.Type)))
+		}
+		cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
+		q := fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))
+		if ds.Name == contract.Spend {
+			q += fmt.Sprintf(`; CREATE TABLE spend_superseded (%s);
+				CREATE VIEW raw_spend AS SELECT * FROM spend_lines UNION ALL SELECT * FROM spend_superseded`, strings.Join(cols, ", "))
+		}
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("warehouse: %s: %w", table, err)
+		}
+	}
+	var paths []string
+	for _, f := range files {
+		if f.Dataset != ds.Name || f.Status != ledger.StatusIngested {
+			continue
+		}
+		for _, o := range f.Outputs {
+			paths = append(paths, quote(filepath.Join(lakeDir, filepath.FromSlash(o))))
+		}
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	hive := "hive_partitioning = false"
+	if ds.PartitionBy != "" {
+		hive = fmt.Sprintf("hive_partitioning = true, hive_types = {%s: 'VARCHAR'}", quote(ds.PartitionBy))
+	}
+	q := fmt.Sprintf(`INSERT INTO %s BY NAME
+		SELECT r.*, f.arrival AS _arrival
+		FROM read_parquet([%s], %s) r
+		JOIN _files f ON f.file_sha256 = r._file_sha256`, table, strings.Join(paths, ", "), hive)
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: %s: %w", table, err)
+	}
+	return nil
+}
+
+// only returns the files whose SHA-256 is in shas.
+func only(files []ledger.File, shas []string) []ledger.File {
+	keep := make(map[string]bool, len(shas))
+	for _, s := range shas {
+		keep[s] = true
+	}
+	var out []ledger.File
+	for _, f := range files {
+		if keep[f.SHA256] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// incrementalModels lists newFiles in the temporary table _new_files and returns models
+// with each model that has an incremental form (sql/incremental) replaced by it.
+func incrementalModels(ctx context.Context, db *sql.DB, models []sqlmodels.Script, newFiles []string) ([]sqlmodels.Script, error) {
+	forms, err := sqlmodels.Incremental()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _new_files (file_sha256 VARCHAR)"); err != nil {
+		return nil, fmt.Errorf("warehouse: _new_files: %w", err)
+	}
+	for _, sha := range newFiles {
+		if _, err := db.ExecContext(ctx, "INSERT INTO _new_files VALUES (?)", sha); err != nil {
+			return nil, fmt.Errorf("warehouse: _new_files: %w", err)
+		}
+	}
+	out := slices.Clone(models)
+	for i, m := range out {
+		if f, ok := forms[m.Name]; ok {
+			out[i] = f
+		}
+	}
+	return out, nil
+}
+
+// startFromBase copies in.Base to in.Path and decides, from the copy's own build record
+// (base), whether the build may go on from it: it returns the files to add, or why the
+// build must be full, having removed the copy.
+func startFromBase(ctx context.Context, in Input) (base BuildInfo, newFiles []string, whyFull string) {
+	if err := copyFile(in.Base, in.Path, in.BaseSHA256); err != nil {
+		os.Remove(in.Path)
+		return base, nil, err.Error()
+	}
+	base, err := func() (BuildInfo, error) {
+		db, err := Open(in.Path, true)
+		if err != nil {
+			return BuildInfo{}, err
+		}
+		defer db.Close()
+		return readBuild(ctx, db)
+	}()
+	if err == nil {
+		newFiles, whyFull = in.NewFiles(base)
+	} else {
+		whyFull = "the published warehouse has no build record: " + err.Error()
+	}
+	if whyFull == "" && len(newFiles) == 0 {
+		whyFull = "no new files"
+	}
+	if whyFull != "" {
+		os.Remove(in.Path)
+		os.Remove(in.Path + ".wal")
+		return base, nil, whyFull
+	}
+	return base, newFiles, ""
+}
+
+// copyFile copies the file at from to a new file at to, checking on the way that the bytes
+// have the SHA-256 wantSHA256 (hex) when it is not empty.
+func copyFile(from, to, wantSHA256 string) error {
+	src, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(to, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(dst, h), src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); wantSHA256 != "" && got != wantSHA256 {
+		return fmt.Errorf("%s has changed since it was published (SHA-256 %s, published as %s)", from, got, wantSHA256)
+	}
+	return nil
+}
+
+func loadRejects(ctx context.Context, db *sql.DB, lakeDir string, files []ledger.File) error {
+	const create = `CREATE OR REPLACE TABLE _rejects (_file_sha256 VARCHAR, dataset VARCHAR, source_path VARCHAR, line BIGINT, "column" VARCHAR, reason VARCHAR, message VARCHAR, raw VARCHAR, _batch_id VARCHAR)`
+	if _, err := db.ExecContext(ctx, create); err != nil {
+		return fmt.Errorf("warehouse: _rejects: %w", err)
+	}
+	var paths []string
+	for _, f := range files {
+		if f.RejectsFile != "" {
+			paths = append(paths, quote(filepath.Join(lakeDir, filepath.FromSlash(f.RejectsFile))))
+		}
+	}
+	// Whole-file rejections have no rows of their own: record them at line 0.
+	if _, err := db.ExecContext(ctx, `INSERT INTO _rejects
+		SELECT file_sha256, dataset, source_path, 0, NULL, reason, message, '', batch_id
+		FROM _files WHERE status = 'rejected'`); err != nil {
+		return fmt.Errorf("warehouse: _rejects: %w", err)
+	}
+	if len(paths) == 0 {
+		return nil
+	}
+	q := fmt.Sprintf(`INSERT INTO _rejects BY NAME
+		SELECT r.*, f.dataset FROM read_parquet([%s]) r JOIN _files f ON f.file_sha256 = r._file_sha256`, strings.Join(paths, ", "))
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("warehouse: _rejects: %w", err)
+	}
+	return nil
+}
