@@ -36,19 +36,12 @@ func TestDiskFullAtEveryStep(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a size-limited tmpfs")
 	}
-	first, second := splitGolden(t)
-	want := cleanRecords(t, first, second)
-	clean := newWorkspace(t, first)
-	runBatch(t, clean, clock(), false)
-	previous := martContents(t, clean)
-	deliver(t, clean, second)
-	runBatch(t, clean, clock(), false)
-	wantMarts := martContents(t, clean)
+	sc := newDiskScenario(t)
+	second, want, previous, wantMarts := sc.second, sc.records, sc.previous, sc.final
 
 	// The first night's workspace is copied onto each small file system; the sizes run
 	// from what that copy takes to past what the second night needs.
-	baseFirst := newWorkspace(t, first)
-	runBatch(t, baseFirst, clock(), false)
+	baseFirst := sc.firstNight
 	// Fine steps through the night's small writes (originals, lake, ledger), then larger
 	// ones through the warehouse build, until the night fits.
 	size := diskUsage(t, baseFirst.Workspace) * 9 / 10
@@ -293,17 +286,10 @@ func TestDiskFillsAtEachPoint(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a size-limited tmpfs")
 	}
-	first, second := splitGolden(t)
-	want := cleanRecords(t, first, second)
-	clean := newWorkspace(t, first)
-	runBatch(t, clean, clock(), false)
-	previous := martContents(t, clean)
-	deliver(t, clean, second)
-	runBatch(t, clean, clock(), false)
-	wantMarts := martContents(t, clean)
+	sc := newDiskScenario(t)
+	second, want, previous, wantMarts := sc.second, sc.records, sc.previous, sc.final
 
-	baseFirst := newWorkspace(t, first)
-	runBatch(t, baseFirst, clock(), false)
+	baseFirst := sc.firstNight
 	// (Right after the warehouse is published, the staged exports' folder is removed, which
 	// frees room for the state: the disk cannot be kept full there.)
 	for _, point := range []string{"file committed", "delivery recorded", "state saved"} {
@@ -374,4 +360,29 @@ func fill(t *testing.T, path string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// diskScenario is the two nights both fault tests run: the second night's deliveries, what
+// a clean run leaves (records, and the marts before and after the second night), and a
+// workspace after the first night to copy onto a small file system.
+type diskScenario struct {
+	second          string
+	records         records
+	previous, final map[string][][]string
+	firstNight      config.Config
+}
+
+func newDiskScenario(t *testing.T) diskScenario {
+	t.Helper()
+	first, second := splitGolden(t)
+	sc := diskScenario{second: second, records: cleanRecords(t, first, second)}
+	clean := newWorkspace(t, first)
+	runBatch(t, clean, clock(), false)
+	sc.previous = martContents(t, clean)
+	deliver(t, clean, second)
+	runBatch(t, clean, clock(), false)
+	sc.final = martContents(t, clean)
+	sc.firstNight = newWorkspace(t, first)
+	runBatch(t, sc.firstNight, clock(), false)
+	return sc
 }
