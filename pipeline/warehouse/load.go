@@ -133,8 +133,8 @@ func writeNDJSON(path string, rows []any) error {
 	return f.Close()
 }
 
-// duckType is the DuckDB type of a contract column, matching the lake's Parquet types.
-func duckType(t contract.Type) string {
+// DuckType is the DuckDB type of a contract column, matching the lake's Parquet types.
+func DuckType(t contract.Type) string {
 	switch t {
 	case contract.Int:
 		return "INTEGER"
@@ -167,7 +167,7 @@ func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir 
 	if create {
 		cols := make([]string, 0, len(ds.Columns)+4)
 		for _, c := range ds.Columns {
-			cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), duckType(c.Type)))
+			cols = append(cols, fmt.Sprintf("%s %s", ident(c.Name), DuckType(c.Type)))
 		}
 		cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
 		q := fmt.Sprintf("CREATE TABLE %s (%s)", table, strings.Join(cols, ", "))

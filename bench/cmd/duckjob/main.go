@@ -47,22 +47,6 @@ func main() {
 	}
 }
 
-// duckType is the DuckDB type of a contract column, as sofpipe's lake has it.
-func duckType(t contract.Type) string {
-	switch t {
-	case contract.Int:
-		return "INTEGER"
-	case contract.Float:
-		return "DOUBLE"
-	case contract.Money:
-		return "DECIMAL(18,2)"
-	case contract.Date:
-		return "DATE"
-	default:
-		return "VARCHAR"
-	}
-}
-
 func run(ctx context.Context, inbox, dbPath, out, memory string) error {
 	start := time.Now()
 	os.Remove(dbPath)
@@ -95,8 +79,8 @@ func run(ctx context.Context, inbox, dbPath, out, memory string) error {
 		}
 		var cols, types []string
 		for _, c := range ds.Columns {
-			cols = append(cols, fmt.Sprintf("%s::%s AS %s", ident(c.Name), duckType(c.Type), ident(c.Name)))
-			types = append(types, fmt.Sprintf("%s: '%s'", quote(c.Name), duckType(c.Type)))
+			cols = append(cols, fmt.Sprintf("%s::%s AS %s", ident(c.Name), warehouse.DuckType(c.Type), ident(c.Name)))
+			types = append(types, fmt.Sprintf("%s: '%s'", quote(c.Name), warehouse.DuckType(c.Type)))
 		}
 		// The lineage columns the models select with * (sofpipe's lake carries them):
 		// the file stands in for its digest, its place in name order for its arrival.
@@ -168,7 +152,7 @@ func run(ctx context.Context, inbox, dbPath, out, memory string) error {
 func emptyTable(ds *contract.Dataset) string {
 	var cols []string
 	for _, c := range ds.Columns {
-		cols = append(cols, ident(c.Name)+" "+duckType(c.Type))
+		cols = append(cols, ident(c.Name)+" "+warehouse.DuckType(c.Type))
 	}
 	cols = append(cols, "_file_sha256 VARCHAR", "_source_line BIGINT", "_batch_id VARCHAR", "_arrival BIGINT")
 	return fmt.Sprintf("CREATE TABLE raw_%s (%s)", ds.Name, strings.Join(cols, ", "))
