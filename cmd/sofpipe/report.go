@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/report"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/reportdata"
@@ -43,6 +44,10 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return exitCode(stderr, err)
 	}
 	path, id, live, err := reportWarehouse(ctx, ws, *batchID)
+	if errors.Is(err, batch.ErrNoSuchWarehouse) {
+		fmt.Fprintf(stderr, "sofpipe: %v\n", err)
+		return ExitUsage // a batch named that has no warehouse, as rollback says it
+	}
 	if err != nil {
 		return exitCode(stderr, err)
 	}
@@ -71,7 +76,7 @@ func reportCommand(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // reportWarehouse finds the warehouse of batch id (empty: the published one) and says
 // whether it is the published one.
-func reportWarehouse(ctx context.Context, ws workspace.Workspace, id string) (path, batch string, live bool, err error) {
+func reportWarehouse(ctx context.Context, ws workspace.Workspace, id string) (path, batchID string, live bool, err error) {
 	livePath := ws.WarehouseFile()
 	liveBatch, lerr := warehouse.BatchOf(ctx, livePath)
 	if lerr != nil && !errors.Is(lerr, fs.ErrNotExist) {
@@ -97,5 +102,5 @@ func reportWarehouse(ctx context.Context, ws workspace.Workspace, id string) (pa
 		}
 		names = append(names, b)
 	}
-	return "", "", false, fmt.Errorf("report: no warehouse of batch %q: the published one is %q, kept are %s", id, liveBatch, strings.Join(names, ", "))
+	return "", "", false, fmt.Errorf("report: %w of batch %q: the published one is %q, kept are %s", batch.ErrNoSuchWarehouse, id, liveBatch, strings.Join(names, ", "))
 }

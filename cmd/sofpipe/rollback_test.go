@@ -29,3 +29,14 @@ func TestRollbackCommand(t *testing.T) {
 		t.Errorf("two batches: code %d", code)
 	}
 }
+
+func TestReportOfUnknownBatchIsUsage(t *testing.T) {
+	ws := t.TempDir()
+	copyTree(t, filepath.Join("..", "..", "fixtures", "golden", "inbox"), filepath.Join(ws, "inbox"))
+	if code, _, stderr := runCLI(t, "run", "-workspace", ws); code != ExitOK {
+		t.Fatal(stderr)
+	}
+	if code, _, stderr := runCLI(t, "report", "-workspace", ws, "-batch", "19990101T000000Z"); code != ExitUsage || !strings.Contains(stderr, "no such kept warehouse") {
+		t.Errorf("report of an unknown batch: code %d, stderr %q", code, stderr)
+	}
+}

@@ -290,7 +290,10 @@ func (d *Daemon) runJob(ctx context.Context, j *job) {
 	}
 	d.m.Observe(run, metrics.FilesBySHA(files))
 	level := slog.LevelInfo
-	if err != nil {
+	switch {
+	case run.Status == batch.StatusCancelled:
+		level = slog.LevelWarn // asked for (a shutdown), not a fault
+	case err != nil:
 		level = slog.LevelError
 	}
 	log.Log(ctx, level, "batch finished", "batch", run.BatchID, "status", run.Status,
