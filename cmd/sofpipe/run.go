@@ -58,6 +58,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			}
 		}
 	}
+	if child != nil && err != nil {
+		// Under the daemon the error is a log line like the others (a JSON stream stays
+		// JSON); the daemon reads the outcome from the run record.
+		opt.Logger.Error("batch failed", "error", err)
+		return exitCode(io.Discard, err)
+	}
 	return exitCode(stderr, err)
 }
 
