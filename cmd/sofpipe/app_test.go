@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/evaluation-taskforce/sofpipe/internal/testfiles"
 )
 
 // runCLI runs the program in-process as a shell would, returning its exit code and output.
@@ -19,22 +21,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 
 func copyTree(t *testing.T, src, dst string) {
 	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-			return err
-		}
-		return os.WriteFile(target, b, 0o644)
-	})
-	if err != nil {
+	if err := testfiles.CopyTree(src, dst); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/evaluation-taskforce/sofpipe/internal/testfiles"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
@@ -37,22 +37,7 @@ func newWorkspace(t *testing.T, src string) config.Config {
 // deliver copies the files under src into the workspace's inbox, as a department would.
 func deliver(t *testing.T, cfg config.Config, src string) {
 	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(cfg.Workspace, "inbox", rel)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-	if err != nil {
+	if err := testfiles.CopyTree(src, filepath.Join(cfg.Workspace, "inbox")); err != nil {
 		t.Fatal(err)
 	}
 }

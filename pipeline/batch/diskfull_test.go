@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/evaluation-taskforce/sofpipe/internal/testfiles"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
@@ -157,22 +158,7 @@ func unmount(t *testing.T, mnt string) {
 
 // tryDeliver copies the files under src into the inbox, reporting whether they fit.
 func tryDeliver(cfg config.Config, src string) bool {
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		dst := filepath.Join(cfg.Workspace, "inbox", rel)
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-	return err == nil
+	return testfiles.CopyTree(src, filepath.Join(cfg.Workspace, "inbox")) == nil
 }
 
 func assertChecksPass(t *testing.T, cfg config.Config) {

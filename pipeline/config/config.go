@@ -326,15 +326,14 @@ func Load(path string) (Config, error) {
 // Parse reads a config from JSON, named name in its errors: what Load does once it has
 // read the file.
 func Parse(name string, b []byte) (Config, error) {
-	path := name
 	cfg := DefaultConfig()
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&cfg); err != nil {
-		return cfg, fmt.Errorf("config: %s: %w", path, err)
+		return cfg, fmt.Errorf("config: %s: %w", name, err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, fmt.Errorf("config: %s: %w", path, err)
+		return cfg, fmt.Errorf("config: %s: %w", name, err)
 	}
 	return cfg, nil
 }

@@ -23,7 +23,18 @@ func Load(ctx context.Context, path string) (report.Data, error) {
 		return d, err
 	}
 	defer db.Close()
+	// One connection: the temporary view below is the connection's.
 	db.SetMaxOpenConns(1)
+	// since_last is read by more than one query: made once, as a temporary view (a
+	// read-only warehouse allows it, and a kept warehouse built before the view existed
+	// reports all the same).
+	view, err := sqlmodels.Report("since_last")
+	if err != nil {
+		return d, err
+	}
+	if _, err := db.ExecContext(ctx, view); err != nil {
+		return d, fmt.Errorf("reportdata: since_last: %w", err)
+	}
 	steps := []struct {
 		query string
 		read  func(*sql.Rows) error

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"golang.org/x/net/html"
 
+	"github.com/evaluation-taskforce/sofpipe/internal/testfiles"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/report"
@@ -38,19 +38,7 @@ func publish(t *testing.T) (config.Config, string) {
 	cfg := config.DefaultConfig()
 	cfg.Workspace = t.TempDir()
 	cfg.Ingest.Workers = 1
-	src := filepath.Join("..", "..", "fixtures", "golden", "inbox")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return writeFile(filepath.Join(cfg.Workspace, "inbox", rel), b)
-	})
-	if err != nil {
+	if err := testfiles.CopyTree(filepath.Join("..", "..", "fixtures", "golden", "inbox"), filepath.Join(cfg.Workspace, "inbox")); err != nil {
 		t.Fatal(err)
 	}
 	if err := writeFile(filepath.Join(cfg.Workspace, "inbox", "spend", "03-dfe-bad.csv"), []byte(badSpend)); err != nil {

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +15,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/evaluation-taskforce/sofpipe/internal/testfiles"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
@@ -36,21 +36,7 @@ func goldenWorkspace(t *testing.T) (config.Config, workspace.Workspace) {
 	cfg := config.DefaultConfig()
 	cfg.Workspace = t.TempDir()
 	cfg.Ingest.Workers = 2
-	src := filepath.Join("..", "..", "fixtures", "golden", "inbox")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(cfg.Workspace, "inbox", rel)
-		os.MkdirAll(filepath.Dir(dst), 0o755)
-		return os.WriteFile(dst, b, 0o644)
-	})
-	if err != nil {
+	if err := testfiles.CopyTree(filepath.Join("..", "..", "fixtures", "golden", "inbox"), filepath.Join(cfg.Workspace, "inbox")); err != nil {
 		t.Fatal(err)
 	}
 	now := clock()
