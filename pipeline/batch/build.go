@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -145,7 +144,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	// across many files can still run out of memory at a small warehouse.memory_limit. A
 	// night's build should not fail for that: it is done again with twice the limit, then
 	// four times, and the log says to raise the setting.
-	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && isOutOfMemory(err) && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
+	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && warehouse.IsOutOfMemory(err) && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
 		bytes, perr := config.ParseMemoryLimit(limit)
 		if perr != nil {
 			break
@@ -340,9 +339,4 @@ func (b *batch) recordDigest(sum, live string) error {
 		batches = append(batches, id)
 	}
 	return warehouse.RecordDigest(b.ws.WarehouseDigests(), b.run.BatchID, sum, batches)
-}
-
-// isOutOfMemory reports whether err is DuckDB running out of memory.
-func isOutOfMemory(err error) bool {
-	return strings.Contains(err.Error(), "Out of Memory Error")
 }

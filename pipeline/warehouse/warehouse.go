@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
+	"github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" database/sql driver
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
@@ -130,6 +130,12 @@ func (e *ChecksError) Error() string {
 }
 
 func (e *ChecksError) Unwrap() error { return ErrChecksFailed }
+
+// IsOutOfMemory reports whether err is DuckDB running out of memory (its memory_limit).
+func IsOutOfMemory(err error) bool {
+	var de *duckdb.Error
+	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory
+}
 
 // Open opens a DuckDB file; readOnly opens it as analysts do, beside any other readers.
 func Open(path string, readOnly bool) (*sql.DB, error) {
