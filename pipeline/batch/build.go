@@ -48,14 +48,14 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		b.run.Warehouse = b.ws.WarehouseFile()
 	} else {
 		start := time.Now()
-		built, err := b.build(ctx, files, pub, &out)
+		built, builtID, err := b.build(ctx, files, pub, &out)
 		if err != nil {
 			return out, err
 		}
 		b.run.WarehouseSeconds = time.Since(start).Seconds() - b.run.ExportSeconds
 		b.stage = "recording the published warehouse in state/"
 		now := b.opt.Now().UTC()
-		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: built}); err != nil {
+		if err := writeState(pubState, published{BatchID: b.run.BatchID, Fingerprint: fp, At: now, WarehouseSHA256: built, WarehouseIdentity: builtID}); err != nil {
 			return out, err
 		}
 		b.opt.reach("state saved")
@@ -92,10 +92,10 @@ func (b *batch) exportKey(fp string) string {
 
 // build builds the warehouse, exports from it and publishes both, and returns the SHA-256
 // of the published warehouse file.
-func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) (string, error) {
+func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) (string, *fsutil.Identity, error) {
 	runs, err := b.led.Runs()
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// The warehouse's _runs shows this run as it will stand once published.
 	current := b.run
@@ -128,7 +128,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	} else if pub.WarehouseSHA256 == "" {
 		b.log.Info("full warehouse build", "why", "no published warehouse with its digest on record")
 	} else {
-		in.Base, in.BaseSHA256 = b.ws.WarehouseFile(), pub.WarehouseSHA256
+		in.Base, in.BaseSHA256, in.BaseIdentity = b.ws.WarehouseFile(), pub.WarehouseSHA256, pub.WarehouseIdentity
 		in.NewFiles = func(base warehouse.BuildInfo) ([]string, string) { return b.filesSince(base, files) }
 	}
 	res, err := warehouse.Build(ctx, in)
@@ -137,7 +137,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		// Whatever stopped the incremental build, a full build from the lake does not
 		// depend on it.
 		b.log.Warn("incremental warehouse build failed: building in full", "error", err)
-		in.Base, in.BaseSHA256, in.NewFiles = "", "", nil
+		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles = "", "", nil, nil
 		res, err = warehouse.Build(ctx, in)
 	}
 	// DuckDB spills most of its work to disk, but not all of it: a build over spend spread
@@ -154,7 +154,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		more := *in.Resources
 		more.MemoryLimit = limit
 		in.Resources = &more
-		in.Base, in.BaseSHA256, in.NewFiles = "", "", nil
+		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles = "", "", nil, nil
 		res, err = warehouse.Build(ctx, in)
 	}
 	b.run.WarehouseBuild = res.Kind
@@ -176,44 +176,61 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		} else {
 			b.run.Message += "; the failed build is kept at " + kept
 		}
-		return "", err
+		return "", nil, err
 	}
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	// The exports are made from the new file before it is published, so a failed export
 	// leaves the last published warehouse and exports as they were.
 	staging := filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)
 	b.stage = "exporting the marts"
 	start := time.Now()
-	if _, err := export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow}); err != nil {
-		os.Remove(buildPath)
-		os.RemoveAll(staging)
-		return "", err
+	// The file's digest is taken meanwhile, on the other core: both only read the
+	// finished file.
+	type digest struct {
+		sum string
+		err error
 	}
+	digested := make(chan digest, 1)
+	go func() {
+		sum, err := fileSHA256(buildPath)
+		digested <- digest{sum, err}
+	}()
+	_, err = export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
 	b.run.ExportSeconds = time.Since(start).Seconds()
-	sum, err := fileSHA256(buildPath)
+	d := <-digested
+	if err == nil {
+		err = d.err
+	}
 	if err != nil {
 		os.Remove(buildPath)
 		os.RemoveAll(staging)
-		return "", err
+		return "", nil, err
 	}
+	sum := d.sum
 	b.stage = "publishing the warehouse"
 	if err := b.recordDigest(sum, pub.BatchID); err != nil {
 		os.Remove(buildPath)
 		os.RemoveAll(staging)
-		return "", err
+		return "", nil, err
 	}
 	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses); err != nil {
-		return "", err
+		return "", nil, err
 	}
 	b.opt.reach("warehouse published")
 	written, err := publishExports(staging, b.ws.Exports())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	out.Exports = written
-	return sum, nil
+	// The file's identity as published: while the live file keeps it, the next
+	// incremental build takes its bytes for these without reading them (warehouse.Input).
+	id, ok, err := fsutil.IdentityOfPath(b.ws.WarehouseFile())
+	if err != nil || !ok {
+		return sum, nil, nil
+	}
+	return sum, &id, nil
 }
 
 // maxBuildsSinceFull bounds a chain of incremental builds: at least every seventh build is

@@ -2,13 +2,13 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
@@ -39,7 +39,7 @@ func recordPublished(ctx context.Context, ws workspace.Workspace, version string
 		return err
 	}
 	stampPath := filepath.Join(ws.State(), "recorded.json")
-	stamp := fileStampOf(info)
+	stamp := identityStamp(info)
 	if prev, err := os.ReadFile(stampPath); err == nil && string(prev) == stamp {
 		return nil
 	}
@@ -63,14 +63,15 @@ func recordPublished(ctx context.Context, ws workspace.Workspace, version string
 	return fsutil.WriteFileAtomic(stampPath, []byte(stamp), 0o644)
 }
 
-// fileStampOf identifies a file's version without reading it: its inode, size and
-// modification time.
-func fileStampOf(info os.FileInfo) string {
-	var dev, ino uint64
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		dev, ino = uint64(st.Dev), st.Ino
+// identityStamp is the file's fsutil.Identity as JSON, to be compared as text (its size and
+// modification time alone where the system gives no identity).
+func identityStamp(info os.FileInfo) string {
+	id, ok := fsutil.IdentityOf(info)
+	if !ok {
+		id = fsutil.Identity{Size: info.Size(), MtimeNs: info.ModTime().UnixNano()}
 	}
-	return fmt.Sprintf("{\"dev\": %d, \"inode\": %d, \"size\": %d, \"mtime_ns\": %d}\n", dev, ino, info.Size(), info.ModTime().UnixNano())
+	b, _ := json.Marshal(id)
+	return string(b) + "\n"
 }
 
 // writeReport makes sure reports/<id>/index.html holds the page of the live warehouse of

@@ -194,7 +194,7 @@ func sameTables(t *testing.T, what string, want, got map[string][][]string) {
 	}
 }
 
-// TestChangedWarehouseIsNoBase: a published warehouse changed by hand (here, lines deleted
+// TestChangedWarehouseIsNoBase: a published warehouse changed by hand (here, spend lines deleted
 // and a table added through a read-write DuckDB) is not built upon: the next build is full,
 // and the change does not survive it.
 func TestChangedWarehouseIsNoBase(t *testing.T) {
@@ -213,7 +213,7 @@ func TestChangedWarehouseIsNoBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DELETE FROM spend_lines WHERE project_id = 'SOF-002'", "CREATE TABLE scratch AS SELECT 1 AS x", "CHECKPOINT"} {
+	for _, q := range []string{"DELETE FROM spend_versions WHERE project_id = 'SOF-002'", "CREATE TABLE scratch AS SELECT 1 AS x", "CHECKPOINT"} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
@@ -29,6 +28,9 @@ type published struct {
 	// WarehouseSHA256 is the digest of the warehouse file as published: an incremental
 	// build starts from that file only while it still has these bytes.
 	WarehouseSHA256 string `json:"warehouse_sha256,omitempty"`
+	// WarehouseIdentity is the file's fsutil.Identity once published: while the file keeps
+	// it, an incremental build takes it to have these bytes without hashing it again.
+	WarehouseIdentity *fsutil.Identity `json:"warehouse_identity,omitempty"`
 	// RolledBack says sofpipe rollback put this batch's warehouse back: it has no
 	// fingerprint or digest here, so the next batch rebuilds, in full.
 	RolledBack bool `json:"rolled_back,omitempty"`
@@ -113,25 +115,18 @@ func programDigestIn(stateDir string) string {
 // digestCache is state/program-sha256.json: an executable's SHA-256 and the identity of
 // the file it was taken from.
 type digestCache struct {
-	Dev     uint64 `json:"dev"`
-	Ino     uint64 `json:"ino"`
-	Size    int64  `json:"size"`
-	MtimeNs int64  `json:"mtime_ns"`
-	SHA256  string `json:"sha256"`
+	fsutil.Identity
+	SHA256 string `json:"sha256"`
 }
 
 // cachedDigest returns the SHA-256 of the file f, from stateDir's cache when the cache was
-// written for the same file (device and inode) with the same size and modification time,
-// as fstat of f gives them now; otherwise it hashes f and, when stateDir is set, rewrites
+// written for the same version of the file (fsutil.Identity), as fstat of f gives it now; otherwise it hashes f and, when stateDir is set, rewrites
 // the cache. Where the system gives no device and inode, f is hashed every time.
 func cachedDigest(f *os.File, stateDir string) (string, error) {
 	var id digestCache
 	haveID := false
 	if info, err := f.Stat(); err == nil {
-		if st, ok := info.Sys().(*syscall.Stat_t); ok {
-			id = digestCache{Dev: uint64(st.Dev), Ino: uint64(st.Ino), Size: info.Size(), MtimeNs: info.ModTime().UnixNano()}
-			haveID = true
-		}
+		id.Identity, haveID = fsutil.IdentityOf(info)
 	}
 	path := filepath.Join(stateDir, "program-sha256.json")
 	if haveID && stateDir != "" {

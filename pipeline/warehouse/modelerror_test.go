@@ -34,7 +34,7 @@ func TestModelErrorNamesModelAndFiles(t *testing.T) {
 	}
 	for _, q := range []string{
 		`CREATE TABLE _files AS SELECT * FROM (VALUES ('sha-card', 'spend/dfe-2024-06.csv'), ('sha-ok', 'spend/dwp-2024-06.csv'), ('sha-out', 'outcomes/dfe-2024-06.csv')) AS f(file_sha256, source_path)`,
-		`INSERT INTO spend_lines (project_id, actual_gbp, planned_gbp, _file_sha256, _source_line) VALUES
+		`INSERT INTO spend_versions (project_id, actual_gbp, planned_gbp, _file_sha256, _source_line) VALUES
 			('SOF-1', 6000000000000000.00, NULL, 'sha-card', 7),
 			('SOF-1', 5000000000000000.00, 10.00, 'sha-card', 9),
 			('SOF-1', 1200.50, 1000.00, 'sha-ok', 2)`,

@@ -25,6 +25,7 @@ import (
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/contract"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/memtrim"
 	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
@@ -47,7 +48,7 @@ type Input struct {
 
 	// Base, when set, is the published warehouse an incremental build may start from. The
 	// build copies it (checking that the copy has the SHA-256 BaseSHA256, the file's digest
-	// when it was published), reads the copy's own build record, and asks NewFiles whether
+	// when it was published, or that the file is still the one published: BaseIdentity), reads the copy's own build record, and asks NewFiles whether
 	// and how to build on it: NewFiles returns the SHA-256s of the files to add to the copy
 	// (each of them delivered after every file the copy holds, which NewFiles answers for),
 	// or why the build must be full. The copy is read, not the live file, because DuckDB
@@ -55,7 +56,10 @@ type Input struct {
 	// open sees the file as it was then, not the file the path now names.
 	Base       string
 	BaseSHA256 string
-	NewFiles   func(BuildInfo) (newFiles []string, whyFull string)
+	// BaseIdentity, when set, is the base's fsutil.Identity when it was published: while
+	// the file still has it, its bytes are taken to be the published ones without hashing.
+	BaseIdentity *fsutil.Identity
+	NewFiles     func(BuildInfo) (newFiles []string, whyFull string)
 	// BatchID and Fingerprint name the build in its table _build: the batch, and what the
 	// build is made of (program, SQL, constants, files), so that a later batch can tell
 	// whether this warehouse can be its base.
@@ -265,7 +269,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	for _, ds := range contract.All() {
 		name := "raw_" + ds.Name
 		if ds.Name == contract.Spend {
-			name = "spend_lines" // see loadDataset
+			name = "spend_versions" // see loadDataset
 		}
 		if err := step("loaded", "table", name, func() error {
 			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, !incremental)
@@ -344,12 +348,27 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 // has cached). What DuckDB frees, glibc keeps in its arenas for reuse, and the next step's
 // allocations need not fit the holes: malloc_trim gives it back. Both are best effort;
 // only a limit that cannot be set back is an error (the build would go on at 16MB).
+//
+// A step that leaves DuckDB holding less than half its limit is followed by neither: the
+// next has room, and the small steps of an incremental build would otherwise spend a
+// fifth of a night's second writing their tables out to temporary files and reading them
+// back.
 func releaseMemory(ctx context.Context, db *sql.DB, limit string) error {
-	if limit != "" {
-		if _, err := db.ExecContext(ctx, "SET memory_limit = '16MB'"); err == nil {
-			if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(limit)); err != nil {
-				return fmt.Errorf("warehouse: memory_limit %q: %w", limit, err)
-			}
+	if limit == "" {
+		memtrim.Trim()
+		return nil
+	}
+	limitBytes, err := config.ParseMemoryLimit(limit)
+	if err != nil {
+		return fmt.Errorf("warehouse: memory_limit %q: %w", limit, err)
+	}
+	var held int64
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()").Scan(&held); err == nil && held < limitBytes/2 {
+		return nil
+	}
+	if _, err := db.ExecContext(ctx, "SET memory_limit = '16MB'"); err == nil {
+		if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(limit)); err != nil {
+			return fmt.Errorf("warehouse: memory_limit %q: %w", limit, err)
 		}
 	}
 	memtrim.Trim()

@@ -1,10 +1,10 @@
 -- spend_periods: the spend lines summed by project, department, financial year, period,
 -- budget type and file, for the current lines (current = true: spend_lines) and the
--- superseded ones (false: spend_superseded) apart. The models and data tests that need
--- only these sums (020, 040, 070, and the tests on periods, deflators, unregistered
--- projects and the ledger) read these few rows, not the millions of lines: an incremental
--- build recomputes only the groups its new files touch (sql/incremental), so a night with
--- one small file never reads every line again.
+-- superseded ones (false) apart. The models and data tests that need only these sums
+-- (020, 040, 070, and the tests on periods, deflators, unregistered projects and the
+-- ledger) read these few rows, not the millions of lines: an incremental build adds to
+-- them what its new lines bring and moves what the lines they supersede held
+-- (sql/incremental), so a night with one small file never sums every line again.
 --
 -- The sums are exact DECIMALs (a line's DECIMAL(18,2) summed as DECIMAL(38,2), see
 -- 020_spend_monthly.sql), so summing them again gives what summing the lines would.
@@ -19,13 +19,5 @@ SELECT
     sum(planned_gbp) AS planned_gbp,
     count(planned_gbp) AS planned_lines,
     sum(actual_gbp) FILTER (WHERE planned_gbp IS NOT NULL) AS planned_lines_actual_gbp
-FROM (
-    SELECT project_id, department, financial_year, period, budget_type, _file_sha256, _arrival,
-           actual_gbp, planned_gbp, true AS current
-    FROM spend_lines
-    UNION ALL
-    SELECT project_id, department, financial_year, period, budget_type, _file_sha256, _arrival,
-           actual_gbp, planned_gbp, false AS current
-    FROM spend_superseded
-)
+FROM spend_versions
 GROUP BY ALL;

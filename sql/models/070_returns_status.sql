@@ -60,39 +60,15 @@ months AS (
     WHERE w.window_start <= w.window_end
 ),
 -- The spend lines are read as spend_periods sums them (015_spend_periods.sql: current
--- for spend_lines, every row for raw_spend), grouped by their own columns before the month
--- is computed on the few rows left; min and DISTINCT regroup by month exactly.
-line_periods AS (
-    SELECT DISTINCT project_id, department, financial_year, period
-    FROM spend_periods
-    WHERE current AND project_id IN (SELECT project_id FROM sc)
-),
-line_months AS (
-    SELECT
-        project_id,
-        department,
-        make_date(
-            CAST(left(financial_year, 4) AS INTEGER) + CASE WHEN period >= 10 THEN 1 ELSE 0 END,
-            (period + 2) % 12 + 1,
-            1
-        ) AS month
-    FROM line_periods
-),
-departments AS (
-    SELECT DISTINCT project_id, department FROM line_months
-),
-received AS (
-    SELECT DISTINCT project_id, department, month FROM line_months
-),
--- The earliest (_arrival, _file_sha256) of each month: min of the pair is the pair of
--- arg_min(_file_sha256, (_arrival, _file_sha256)).
-first_by_period AS (
-    SELECT r.project_id, r.department, r.financial_year, r.period, min((r._arrival, r._file_sha256)) AS first
-    FROM spend_periods AS r
-    WHERE r.project_id IN (SELECT project_id FROM sc)
-    GROUP BY ALL
-),
-first_arrival AS (
+-- for spend_lines, every row for raw_spend), in one pass: by (project, department,
+-- financial year, period), whether a current line falls there (received) and the file of
+-- any version that came first, by (_arrival, _file_sha256): the least of _arrival written
+-- as 19 digits followed by the digest sorts as the pair does, and its characters from the
+-- 20th on are that file's digest. A (financial year, period) is one month, so the month is
+-- computed on the few rows left. One aggregate over plain values, not five and a min of
+-- (_arrival, _file_sha256) pairs: each hash table DuckDB builds holds memory of its own,
+-- and those ran a build out of memory at 96MB.
+periods AS (
     SELECT
         project_id,
         department,
@@ -101,9 +77,24 @@ first_arrival AS (
             (period + 2) % 12 + 1,
             1
         ) AS month,
-        min(first)[2] AS file_sha256
-    FROM first_by_period
-    GROUP BY ALL
+        received,
+        f.file_sha256 AS first_file_sha256,
+        f.received_at AS first_received_at,
+        f.source_path AS first_file
+    FROM (
+        SELECT project_id, department, financial_year, period,
+               bool_or(current) AS received,
+               min(lpad(CAST(_arrival AS VARCHAR), 19, '0') || _file_sha256) AS first
+        FROM spend_periods
+        WHERE project_id IN (SELECT project_id FROM sc)
+        GROUP BY ALL
+    ) AS g
+    -- the file is looked up here, on the periods, not on the chase list's rows: joined
+    -- there, the build needed over 40MB for a few thousand rows
+    LEFT JOIN _files AS f ON f.file_sha256 = substr(g.first, 20)
+),
+departments AS (
+    SELECT DISTINCT project_id, department FROM periods WHERE received
 ),
 expected AS (
     SELECT
@@ -125,23 +116,18 @@ SELECT
     CAST((month(e.month) + 8) % 12 + 1 AS INTEGER) AS period,
     make_date(year(e.next_month), month(e.next_month), p.returns_due_day) AS due_date,
     rc.project_id IS NOT NULL AS received,
-    f.received_at AS first_received_at,
-    f.source_path AS first_file,
-    fa.file_sha256 AS first_file_sha256,
+    rc.first_received_at,
+    rc.first_file,
+    rc.first_file_sha256,
     CASE WHEN rc.project_id IS NOT NULL THEN CAST(greatest(0, date_diff('day',
         make_date(year(e.next_month), month(e.next_month), p.returns_due_day),
-        CAST(timezone('Europe/London', f.received_at) AS DATE))) AS INTEGER) END AS days_late,
+        CAST(timezone('Europe/London', rc.first_received_at) AS DATE))) AS INTEGER) END AS days_late,
     CASE WHEN rc.project_id IS NULL THEN 'missing'
-         WHEN CAST(timezone('Europe/London', f.received_at) AS DATE)
+         WHEN CAST(timezone('Europe/London', rc.first_received_at) AS DATE)
               > make_date(year(e.next_month), month(e.next_month), p.returns_due_day) THEN 'late'
          ELSE 'on_time' END AS status
 FROM expected AS e
 JOIN sc USING (project_id)
 CROSS JOIN params AS p
-LEFT JOIN received AS rc USING (project_id, department, month)
--- Joined on received's columns, NULL when the month was not received: an equi-join (with
--- "rc.project_id IS NOT NULL" in its condition DuckDB compared every pair, 3 s at 5M lines).
-LEFT JOIN first_arrival AS fa
-    ON fa.project_id = rc.project_id AND fa.department = rc.department AND fa.month = rc.month
-LEFT JOIN _files AS f ON f.file_sha256 = fa.file_sha256
+LEFT JOIN (SELECT * FROM periods WHERE received) AS rc USING (project_id, department, month)
 ORDER BY e.project_id, e.department, e.month;

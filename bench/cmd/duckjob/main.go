@@ -119,10 +119,11 @@ func run(ctx context.Context, inbox, dbPath, out, memory string) error {
 					ORDER BY _arrival DESC, _file_sha256 DESC) = 1`); err != nil {
 				return err
 			}
-			// sofpipe keeps the superseded lines apart (015 sums them too), but only the
-			// operational marts (070-090, not built here) read them: the marts this job
-			// exports read the current lines alone, so it does not pay for them.
-			if err := exec(`CREATE TABLE spend_superseded AS SELECT * FROM raw_spend LIMIT 0`); err != nil {
+			// sofpipe keeps the superseded lines too (spend_versions, flagged; 015 sums
+			// them), but only the operational marts (070-090, not built here) read them:
+			// the marts this job exports read the current lines alone, so it does not pay
+			// for them.
+			if err := exec(`CREATE VIEW spend_versions AS SELECT *, true AS current FROM spend_lines`); err != nil {
 				return err
 			}
 		case m.Name < "070":
