@@ -190,6 +190,9 @@ type batch struct {
 	// reading is the inbox file being read, from its claim until its claimed copy is
 	// removed.
 	reading *claimedFile
+	// ready is what the warehouse this batch published needs recorded, read from the
+	// file before it was published (readyRecord).
+	ready *readied
 }
 
 // claimedFile is an inbox file a batch has claimed.

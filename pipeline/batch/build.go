@@ -22,7 +22,7 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	// the warehouse and exports as they were, and names none.
 	var out Outcome
 	b.stage = "keeping the published scorecard in the lake's history"
-	if err := recordPublished(ctx, b.ws, b.opt.Version, b.log); err != nil {
+	if err := recordPublished(ctx, b.ws, b.log, nil); err != nil {
 		return out, err
 	}
 	b.stage = "building the warehouse"
@@ -69,7 +69,7 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 		if err := os.Remove(b.ws.RebuildNeeded()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return out, err
 		}
-		return out, recordPublished(ctx, b.ws, b.opt.Version, b.log)
+		return out, recordPublished(ctx, b.ws, b.log, b.ready)
 	}
 	// The warehouse stands; its exports may not, if a crash came between the two renames
 	// or the export settings changed.
@@ -186,8 +186,9 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	staging := filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)
 	b.stage = "exporting the marts"
 	start := time.Now()
-	// The file's digest is taken meanwhile, on the other core: both only read the
-	// finished file.
+	// Meanwhile the file's digest is taken, on the other core, and what the batch records
+	// once the file is live (its scorecard in the lake's history, its report page) is read
+	// from it: all only read the finished file.
 	type digest struct {
 		sum string
 		err error
@@ -197,9 +198,27 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		sum, err := fileSHA256(buildPath)
 		digested <- digest{sum, err}
 	}()
+	type readying struct {
+		r   *readied
+		err error
+	}
+	readied := make(chan readying, 1)
+	go func() {
+		r, err := readyRecord(ctx, b.ws, buildPath, b.run.BatchID)
+		readied <- readying{r, err}
+	}()
 	_, err = export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
 	b.run.ExportSeconds = time.Since(start).Seconds()
-	d := <-digested
+	d, ready := <-digested, <-readied
+	defer func() {
+		if b.ready != ready.r {
+			ready.r.discard() // not handed to recordPublished
+		}
+	}()
+	if ready.err != nil {
+		// Not a reason to withhold the warehouse: recordPublished reads the live file.
+		b.log.Warn("the scorecard history and report could not be read from the new warehouse before publishing it: they are read once it is live", "error", ready.err)
+	}
 	if err == nil {
 		err = d.err
 	}
@@ -215,22 +234,27 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		os.RemoveAll(staging)
 		return "", nil, err
 	}
-	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses); err != nil {
+	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses, warehouse.LiveFile{Batch: pub.BatchID, Identity: pub.WarehouseIdentity}); err != nil {
 		return "", nil, err
 	}
 	b.opt.reach("warehouse published")
+	// The file's identity as published: while the live file keeps it, the next
+	// incremental build takes its bytes for these without reading them (warehouse.Input),
+	// and recordPublished uses what was read from it before.
+	var published *fsutil.Identity
+	if id, ok, err := fsutil.IdentityOfPath(b.ws.WarehouseFile()); err == nil && ok {
+		published = &id
+		if ready.r != nil {
+			ready.r.live.Identity = published
+			b.ready = ready.r
+		}
+	}
 	written, err := publishExports(staging, b.ws.Exports())
 	if err != nil {
 		return "", nil, err
 	}
 	out.Exports = written
-	// The file's identity as published: while the live file keeps it, the next
-	// incremental build takes its bytes for these without reading them (warehouse.Input).
-	id, ok, err := fsutil.IdentityOfPath(b.ws.WarehouseFile())
-	if err != nil || !ok {
-		return sum, nil, nil
-	}
-	return sum, &id, nil
+	return sum, published, nil
 }
 
 // maxBuildsSinceFull bounds a chain of incremental builds: at least every seventh build is

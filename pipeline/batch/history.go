@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,31 +26,56 @@ import (
 // reports/latest/ showing it. It is called once a batch has published, after a rollback,
 // and at the start of every batch, so that a process stopped between the publish and
 // these writes leaves them to the next run instead of losing them. When the live file is
-// the one it last recorded (the same inode, size and modification time, kept in
-// state/recorded.json) it does nothing: a night with nothing new opens no DuckDB file,
-// and a daemon does not open one every time its schedule ticks. A file renamed over the
-// live one by hand is another inode, and is recorded.
-func recordPublished(ctx context.Context, ws workspace.Workspace, version string, log *slog.Logger) error {
+// the one it last recorded (the same fsutil.Identity, kept in state/recorded.json) it does
+// nothing: a night with nothing new opens no DuckDB file, and a daemon does not open one
+// every time its schedule ticks. A file renamed over the live one by hand is another
+// inode, and is recorded.
+//
+// ready, when not nil, is what the batch that just published read from its file before
+// publishing it (readyRecord); it is used while the live file is still that file, and
+// then the live file is not opened at all.
+func recordPublished(ctx context.Context, ws workspace.Workspace, log *slog.Logger, ready *readied) error {
 	live := ws.WarehouseFile()
 	info, err := os.Stat(live)
 	if errors.Is(err, fs.ErrNotExist) {
+		ready.discard()
 		return nil
 	}
 	if err != nil {
+		ready.discard()
 		return err
 	}
 	stampPath := filepath.Join(ws.State(), "recorded.json")
 	stamp := identityStamp(info)
 	if prev, err := os.ReadFile(stampPath); err == nil && string(prev) == stamp {
+		ready.discard()
 		return nil
 	}
-	id, err := warehouse.BatchOf(ctx, live)
-	if err != nil {
-		return fmt.Errorf("batch: scorecard history: %w", err)
-	}
-	wrote, err := history.Record(ctx, live, ws.Lake(), id)
-	if err != nil {
-		return err
+	var id string
+	var wrote bool
+	var render func() ([]byte, error)
+	if id2, ok := ready.isLive(info); ok {
+		id = id2
+		if wrote, err = ready.history.Commit(); err != nil {
+			return err
+		}
+		render = func() ([]byte, error) { return ready.page, ready.pageErr }
+	} else {
+		ready.discard()
+		// One read-only open for all three: each open of a DuckDB file costs a night a
+		// hundredth of a second or more.
+		db, err := warehouse.Open(live, true)
+		if err != nil {
+			return fmt.Errorf("batch: scorecard history: %w", err)
+		}
+		defer db.Close()
+		if id, err = warehouse.ReadBatch(ctx, db); err != nil {
+			return fmt.Errorf("batch: scorecard history: %s: %w", live, err)
+		}
+		if wrote, err = history.Record(ctx, db, ws.Lake(), id); err != nil {
+			return err
+		}
+		render = func() ([]byte, error) { return renderReport(ctx, db) }
 	}
 	if wrote {
 		log.Info("scorecard kept in the lake's history", "published_batch", id)
@@ -57,10 +83,53 @@ func recordPublished(ctx context.Context, ws workspace.Workspace, version string
 	if err := history.Settle(ws.Lake(), id); err != nil {
 		return err
 	}
-	if !writeReport(ctx, ws, live, id, log) {
+	if !writeReport(ws, id, log, render) {
 		return nil // tried again next time
 	}
 	return fsutil.WriteFileAtomic(stampPath, []byte(stamp), 0o644)
+}
+
+// readied is what recordPublished needs of a warehouse, read from the built file before
+// it was published: its scorecard, staged beside the lake's history, and its report page.
+type readied struct {
+	live    warehouse.LiveFile // the batch and, once published, the file's identity
+	history *history.Staged
+	page    []byte
+	pageErr error
+}
+
+// readyRecord reads from the finished build file at path what recordPublished will need
+// once it is live as batch's warehouse. It runs while the file's digest is taken, so that
+// a night does not wait for it after the publish.
+func readyRecord(ctx context.Context, ws workspace.Workspace, path, batch string) (*readied, error) {
+	db, err := warehouse.Open(path, true)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	r := &readied{live: warehouse.LiveFile{Batch: batch}}
+	if r.history, err = history.Stage(ctx, db, ws.Lake(), batch); err != nil {
+		return nil, err
+	}
+	r.page, r.pageErr = renderReport(ctx, db)
+	return r, nil
+}
+
+// isLive reports whether the live file, as info describes it, is the file r was read
+// from, and its batch.
+func (r *readied) isLive(info os.FileInfo) (string, bool) {
+	if r == nil || r.live.Identity == nil {
+		return "", false
+	}
+	id, ok := fsutil.IdentityOf(info)
+	return r.live.Batch, ok && id == *r.live.Identity
+}
+
+// discard drops what r staged; r may be nil.
+func (r *readied) discard() {
+	if r != nil && r.history != nil {
+		r.history.Discard()
+	}
 }
 
 // identityStamp is the file's fsutil.Identity as JSON, to be compared as text (its size and
@@ -75,12 +144,12 @@ func identityStamp(info os.FileInfo) string {
 }
 
 // writeReport makes sure reports/<id>/index.html holds the page of the live warehouse of
-// batch id, and reports/latest/ the same page. A page already there is not made again
-// (the page is a function of the warehouse, which a batch never changes once published).
-// A report that cannot be made is logged, not fatal: the warehouse and exports are
-// published, and the next batch (or sofpipe report) tries again. It reports whether the
-// page and reports/latest/ are in place.
-func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, log *slog.Logger) bool {
+// batch id, made by render, and reports/latest/ the same page. A page already there is
+// not made again (the page is a function of the warehouse, which a batch never changes
+// once published). A report that cannot be made is logged, not fatal: the warehouse and
+// exports are published, and the next batch (or sofpipe report) tries again. It reports
+// whether the page and reports/latest/ are in place.
+func writeReport(ws workspace.Workspace, id string, log *slog.Logger, render func() ([]byte, error)) bool {
 	page, err := os.ReadFile(report.PagePath(ws.Reports(), id))
 	if err == nil {
 		if err := report.PublishLatest(ws.Reports(), page); err != nil {
@@ -90,10 +159,7 @@ func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, l
 		return true
 	}
 	start := time.Now()
-	data, err := reportdata.Load(ctx, live)
-	if err == nil {
-		page, err = report.Bytes(data)
-	}
+	page, err = render()
 	if err == nil {
 		err = report.Publish(ws.Reports(), id, page, true)
 	}
@@ -103,4 +169,13 @@ func writeReport(ctx context.Context, ws workspace.Workspace, live, id string, l
 	}
 	log.Info("report written", "path", report.PagePath(ws.Reports(), id), "bytes", len(page), "seconds", time.Since(start).Seconds())
 	return true
+}
+
+// renderReport makes the report page of the warehouse open in db.
+func renderReport(ctx context.Context, db *sql.DB) ([]byte, error) {
+	data, err := reportdata.LoadFrom(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return report.Bytes(data)
 }

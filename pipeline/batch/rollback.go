@@ -101,7 +101,7 @@ func Rollback(ctx context.Context, cfg config.Config, opt Options, target string
 		}
 		// Keep at least the file being replaced, whatever keep_warehouses says: a
 		// rollback must be undoable.
-		if err := warehouse.KeepInHistory(ctx, live, ws.WarehouseHistory(), max(cfg.KeepWarehouses, 1)); err != nil {
+		if err := warehouse.KeepInHistory(ctx, live, ws.WarehouseHistory(), max(cfg.KeepWarehouses, 1), warehouse.LiveFile{}); err != nil {
 			return out, err
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -134,7 +134,7 @@ func finishRollback(ctx context.Context, ws workspace.Workspace, cfg config.Conf
 	if err := writeState(filepath.Join(ws.State(), "exported.json"), published{BatchID: out.Restored, At: opt.Now().UTC(), RolledBack: true}); err != nil {
 		return err
 	}
-	if err := recordPublished(ctx, ws, opt.Version, opt.Logger); err != nil {
+	if err := recordPublished(ctx, ws, opt.Logger, nil); err != nil {
 		return err
 	}
 	out.Run.Status = StatusRolledBack

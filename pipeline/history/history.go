@@ -24,8 +24,6 @@ import (
 	"slices"
 	"strings"
 
-	_ "github.com/duckdb/duckdb-go/v2" // registers the "duckdb" database/sql driver
-
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 )
@@ -94,17 +92,31 @@ func List(lakeDir string) ([]Entry, error) {
 	return out, nil
 }
 
-// Record writes batchID's scorecard from the published warehouse at warehousePath (its
+// Record writes batchID's scorecard from the published warehouse open in db (its
 // scorecard_history rows for that batch) to the lake, unless the lake has it already; it
 // reports whether it wrote. The file appears by rename.
-func Record(ctx context.Context, warehousePath, lakeDir, batchID string) (bool, error) {
-	dir := Dir(lakeDir)
-	final := filepath.Join(dir, batchID+".parquet")
-	if _, err := os.Stat(final); err == nil {
+func Record(ctx context.Context, db *sql.DB, lakeDir, batchID string) (bool, error) {
+	if _, err := os.Stat(finalPath(lakeDir, batchID)); err == nil {
 		return false, nil
 	}
+	st, err := Stage(ctx, db, lakeDir, batchID)
+	if err != nil {
+		return false, err
+	}
+	return st.Commit()
+}
+
+// Staged is a batch's scorecard written beside the history, under a hidden name that List
+// never reads, until Commit puts it in.
+type Staged struct{ tmp, final string }
+
+// Stage writes batchID's scorecard from the warehouse open in db (its scorecard_history
+// rows for that batch) beside the history, so that a batch can read it from the file it
+// built while it makes the rest ready, and Commit it once that file is live.
+func Stage(ctx context.Context, db *sql.DB, lakeDir, batchID string) (*Staged, error) {
+	dir := Dir(lakeDir)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return false, fmt.Errorf("history: %w", err)
+		return nil, fmt.Errorf("history: %w", err)
 	}
 	// A temporary file left by a process that stopped mid-write is never read (List skips
 	// hidden names); remove it so that it does not pile up.
@@ -113,29 +125,41 @@ func Record(ctx context.Context, warehousePath, lakeDir, batchID string) (bool, 
 			os.Remove(p)
 		}
 	}
-	tmp := filepath.Join(dir, "."+batchID+".parquet.tmp")
-	db, err := sql.Open("duckdb", warehousePath+"?access_mode=read_only")
-	if err != nil {
-		return false, fmt.Errorf("history: open %s: %w", warehousePath, err)
-	}
-	defer db.Close()
+	st := &Staged{tmp: filepath.Join(dir, "."+batchID+".parquet.tmp"), final: finalPath(lakeDir, batchID)}
 	// A warehouse with no registered project yet has an empty scorecard: its file has no
 	// rows, and still records that the batch was published.
 	q := fmt.Sprintf("COPY (SELECT %s FROM scorecard_history WHERE batch_id = %s ORDER BY project_id) TO %s (FORMAT parquet, COMPRESSION zstd)",
-		strings.Join(Columns, ", "), quote(batchID), quote(tmp))
+		strings.Join(Columns, ", "), quote(batchID), quote(st.tmp))
 	if _, err := db.ExecContext(ctx, q); err != nil {
-		os.Remove(tmp)
-		return false, fmt.Errorf("history: write %s: %w", final, err)
+		os.Remove(st.tmp)
+		return nil, fmt.Errorf("history: write %s: %w", st.final, err)
 	}
-	if err := fsutil.SyncFile(tmp); err != nil {
-		os.Remove(tmp)
-		return false, fmt.Errorf("history: %w", err)
+	if err := fsutil.SyncFile(st.tmp); err != nil {
+		os.Remove(st.tmp)
+		return nil, fmt.Errorf("history: %w", err)
 	}
-	if err := fsutil.RenameDurable(tmp, final); err != nil {
-		os.Remove(tmp)
+	return st, nil
+}
+
+// Commit puts the staged scorecard into the history by rename, unless the history has the
+// batch already, and reports whether it did.
+func (st *Staged) Commit() (bool, error) {
+	if _, err := os.Stat(st.final); err == nil {
+		st.Discard()
+		return false, nil
+	}
+	if err := fsutil.RenameDurable(st.tmp, st.final); err != nil {
+		st.Discard()
 		return false, fmt.Errorf("history: %w", err)
 	}
 	return true, nil
+}
+
+// Discard removes the staged scorecard.
+func (st *Staged) Discard() { os.Remove(st.tmp) }
+
+func finalPath(lakeDir, batchID string) string {
+	return filepath.Join(Dir(lakeDir), batchID+".parquet")
 }
 
 // Settle records that live is the batch whose warehouse is published: every kept batch

@@ -17,12 +17,21 @@ import (
 
 // Load reads the report's data from the warehouse file at path.
 func Load(ctx context.Context, path string) (report.Data, error) {
-	var d report.Data
 	db, err := warehouse.Open(path, true)
 	if err != nil {
-		return d, err
+		return report.Data{}, err
 	}
 	defer db.Close()
+	d, err := LoadFrom(ctx, db)
+	if err != nil {
+		return d, fmt.Errorf("reportdata: %s: %w", path, err)
+	}
+	return d, nil
+}
+
+// LoadFrom is Load for a warehouse already open; it leaves db holding one connection.
+func LoadFrom(ctx context.Context, db *sql.DB) (report.Data, error) {
+	var d report.Data
 	// One connection: the temporary view below is the connection's.
 	db.SetMaxOpenConns(1)
 	// since_last is read by more than one query: made once, as a temporary view (a
@@ -33,7 +42,7 @@ func Load(ctx context.Context, path string) (report.Data, error) {
 		return d, err
 	}
 	if _, err := db.ExecContext(ctx, view); err != nil {
-		return d, fmt.Errorf("reportdata: since_last: %w", err)
+		return d, fmt.Errorf("since_last: %w", err)
 	}
 	steps := []struct {
 		query string
@@ -131,7 +140,7 @@ func Load(ctx context.Context, path string) (report.Data, error) {
 			return d, err
 		}
 		if err := each(ctx, db, q, s.read); err != nil {
-			return d, fmt.Errorf("reportdata: %s: query %s: %w", path, s.query, err)
+			return d, fmt.Errorf("query %s: %w", s.query, err)
 		}
 	}
 	// Dates in UTC, whatever the driver gave: the page writes them as they are.

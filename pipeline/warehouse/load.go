@@ -250,35 +250,38 @@ func incrementalModels(ctx context.Context, db *sql.DB, models []sqlmodels.Scrip
 }
 
 // startFromBase copies in.Base to in.Path and decides, from the copy's own build record
-// (base), whether the build may go on from it: it returns the files to add, or why the
-// build must be full, having removed the copy.
-func startFromBase(ctx context.Context, in Input) (base BuildInfo, newFiles []string, whyFull string) {
+// (base), whether the build may go on from it: it returns the copy open for the build and
+// the files to add, or why the build must be full, having removed the copy.
+func startFromBase(ctx context.Context, in Input) (db *sql.DB, base BuildInfo, newFiles []string, whyFull string) {
 	if err := copyBase(in.Base, in.Path, in.BaseSHA256, in.BaseIdentity); err != nil {
 		os.Remove(in.Path)
-		return base, nil, err.Error()
+		return nil, base, nil, err.Error()
 	}
-	base, err := func() (BuildInfo, error) {
-		db, err := Open(in.Path, true)
-		if err != nil {
-			return BuildInfo{}, err
-		}
-		defer db.Close()
-		return readBuild(ctx, db)
-	}()
+	// Opened as the build will use it: one open, not a read-only one to look and another
+	// to build.
+	db, err := Open(in.Path, false)
 	if err == nil {
-		newFiles, whyFull = in.NewFiles(base)
+		db.SetMaxOpenConns(1)
+		if base, err = readBuild(ctx, db); err == nil {
+			newFiles, whyFull = in.NewFiles(base)
+		} else {
+			whyFull = "the published warehouse has no build record: " + err.Error()
+		}
 	} else {
-		whyFull = "the published warehouse has no build record: " + err.Error()
+		whyFull = err.Error()
 	}
 	if whyFull == "" && len(newFiles) == 0 {
 		whyFull = "no new files"
 	}
 	if whyFull != "" {
+		if db != nil {
+			db.Close()
+		}
 		os.Remove(in.Path)
 		os.Remove(in.Path + ".wal")
-		return base, nil, whyFull
+		return nil, base, nil, whyFull
 	}
-	return base, newFiles, ""
+	return db, base, newFiles, ""
 }
 
 // copyBase copies the published warehouse at from to a new file at to, making sure the

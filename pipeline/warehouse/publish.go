@@ -2,6 +2,7 @@ package warehouse
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,8 @@ import (
 // first linked into historyDir (for rollback) under the name of the batch that built it,
 // read from its own _build record (HistoryName), and only the newest keep history files
 // are kept. Readers holding the old file open are unaffected: they keep its inode until
-// they close it.
-func Publish(ctx context.Context, buildPath, livePath, historyDir string, keep int) error {
+// they close it. live is what the caller recorded of the live file (LiveFile).
+func Publish(ctx context.Context, buildPath, livePath, historyDir string, keep int, live LiveFile) error {
 	// Synced before it is made read-only, so that nothing here needs write access to a
 	// read-only file (which only root has).
 	if err := fsutil.SyncFile(buildPath); err != nil {
@@ -31,7 +32,7 @@ func Publish(ctx context.Context, buildPath, livePath, historyDir string, keep i
 	if err := os.Chmod(buildPath, 0o444); err != nil {
 		return fmt.Errorf("warehouse: publish: %w", err)
 	}
-	if err := KeepInHistory(ctx, livePath, historyDir, keep); err != nil {
+	if err := KeepInHistory(ctx, livePath, historyDir, keep, live); err != nil {
 		return err
 	}
 	if err := fsutil.RenameDurable(buildPath, livePath); err != nil {
@@ -40,16 +41,41 @@ func Publish(ctx context.Context, buildPath, livePath, historyDir string, keep i
 	return pruneHistory(historyDir, keep)
 }
 
+// LiveFile is what a caller recorded of the live warehouse when it published it: the
+// batch that built it and the file's fsutil.Identity then. While the file keeps that
+// identity it holds those bytes, so its batch is known without opening it. The zero
+// LiveFile knows nothing: the file's own _build record is read.
+type LiveFile struct {
+	Batch    string
+	Identity *fsutil.Identity
+}
+
+// batchOf returns the batch of the live file at path: lf's, when the file still has lf's
+// identity, else its own _build record's (BatchOf).
+func (lf LiveFile) batchOf(ctx context.Context, path string, info os.FileInfo) (string, error) {
+	if lf.Batch != "" && lf.Identity != nil {
+		if id, ok := fsutil.IdentityOf(info); ok && id == *lf.Identity {
+			return lf.Batch, nil
+		}
+	}
+	return BatchOf(ctx, path)
+}
+
 // KeepInHistory links the live warehouse, if there is one, into historyDir as
-// HistoryName(its batch). keep 0 keeps no history.
-func KeepInHistory(ctx context.Context, livePath, historyDir string, keep int) error {
+// HistoryName(its batch). keep 0 keeps no history. live is what the caller recorded of
+// the live file (LiveFile).
+func KeepInHistory(ctx context.Context, livePath, historyDir string, keep int, live LiveFile) error {
 	if keep <= 0 {
 		return nil
 	}
-	if _, err := os.Stat(livePath); errors.Is(err, fs.ErrNotExist) {
+	info, err := os.Stat(livePath)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	batch, err := BatchOf(ctx, livePath)
+	if err != nil {
+		return fmt.Errorf("warehouse: keep the published warehouse in history: %w", err)
+	}
+	batch, err := live.batchOf(ctx, livePath, info)
 	if err != nil {
 		return fmt.Errorf("warehouse: keep the published warehouse in history: %w", err)
 	}
@@ -76,12 +102,21 @@ func BatchOf(ctx context.Context, path string) (string, error) {
 		return "", err
 	}
 	defer db.Close()
+	batch, err := ReadBatch(ctx, db)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return batch, nil
+}
+
+// ReadBatch is BatchOf for a warehouse already open.
+func ReadBatch(ctx context.Context, db *sql.DB) (string, error) {
 	var batch string
 	if err := db.QueryRowContext(ctx, "SELECT batch_id FROM _build").Scan(&batch); err != nil {
-		return "", fmt.Errorf("%s: no build record (_build): %w", path, err)
+		return "", fmt.Errorf("no build record (_build): %w", err)
 	}
 	if batch == "" || strings.ContainsAny(batch, `/\`) {
-		return "", fmt.Errorf("%s: build record names no usable batch (%q)", path, batch)
+		return "", fmt.Errorf("build record names no usable batch (%q)", batch)
 	}
 	return batch, nil
 }

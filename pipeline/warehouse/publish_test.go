@@ -27,7 +27,7 @@ func publishAll(t *testing.T, dir string, keep int, batches ...string) (live, hi
 	for i, batch := range batches {
 		build := filepath.Join(dir, ".build-"+batch+".duckdb")
 		tinyWarehouse(t, build, batch)
-		if err := Publish(context.Background(), build, live, history, keep); err != nil {
+		if err := Publish(context.Background(), build, live, history, keep, LiveFile{}); err != nil {
 			t.Fatalf("publish %d: %v", i, err)
 		}
 		if got, err := BatchOf(context.Background(), live); err != nil || got != batch {

@@ -171,9 +171,10 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	debug.FreeOSMemory()
 	var base BuildInfo
 	var newFiles []string
+	var db *sql.DB // the copy of the base, open, when the build is incremental
 	if in.Base != "" {
 		var why string
-		if base, newFiles, why = startFromBase(ctx, in); why != "" {
+		if db, base, newFiles, why = startFromBase(ctx, in); why != "" {
 			log.Info("full warehouse build", "why", why)
 		} else {
 			log.Info("incremental warehouse build: the published warehouse plus the new files", "new_files", len(newFiles))
@@ -185,13 +186,19 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		reading = only(in.Files, newFiles)
 	}
 	if err := checkLake(ctx, in.LakeDir, reading, in.Files); err != nil {
-		os.Remove(in.Path) // an incremental build's copy of its base
+		if db != nil { // an incremental build's copy of its base
+			db.Close()
+			os.Remove(in.Path)
+			os.Remove(in.Path + ".wal")
+		}
 		return res, err
 	}
-	db, err := Open(in.Path, false)
-	if err != nil {
-		os.Remove(in.Path)
-		return res, err
+	if db == nil {
+		var err error
+		if db, err = Open(in.Path, false); err != nil {
+			os.Remove(in.Path)
+			return res, err
+		}
 	}
 	keep := false
 	defer func() {
@@ -308,7 +315,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		}
 	}
 	if err := step("data tests run", "tests", "all", func() (err error) {
-		res.Checks, err = runChecks(ctx, db)
+		res.Checks, err = runChecks(ctx, db, log)
 		return err
 	}); err != nil {
 		return res, err
@@ -391,7 +398,7 @@ func ApplyResources(ctx context.Context, db *sql.DB, r config.Warehouse) error {
 	return nil
 }
 
-func runChecks(ctx context.Context, db *sql.DB) ([]Check, error) {
+func runChecks(ctx context.Context, db *sql.DB, log *slog.Logger) ([]Check, error) {
 	tests, err := sqlmodels.Tests()
 	if err != nil {
 		return nil, err
@@ -401,6 +408,7 @@ func runChecks(ctx context.Context, db *sql.DB) ([]Check, error) {
 	}
 	var checks []Check
 	for _, t := range tests {
+		start := time.Now()
 		body := strings.TrimRight(strings.TrimSpace(t.SQL), ";")
 		c := Check{Name: t.Name, Severity: t.Severity}
 		if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _check_rows AS "+body); err != nil {
@@ -439,6 +447,7 @@ func runChecks(ctx context.Context, db *sql.DB) ([]Check, error) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			return nil, fmt.Errorf("warehouse: _checks: %w", err)
 		}
+		log.Debug("data test run", "test", t.Name, "rows", c.Rows, "seconds", time.Since(start).Seconds())
 		checks = append(checks, c)
 	}
 	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS _check_rows"); err != nil {
