@@ -72,8 +72,9 @@ registered AS (
 ),
 
 -- The spend of registered projects, one row per (project, department, financial_year,
--- period): every rule below needs only these keys and these sums, so the (millions of)
--- spend lines are read once and the rules work on the few rows here. actual_gbp sums every
+-- period) with a current line: every rule below needs only these keys and these sums, so
+-- the (millions of) spend lines are not read and the rules work on the few rows here
+-- (spend_department_periods, 016). actual_gbp sums every
 -- line, planned_gbp and planned_lines the lines that carry a plan, and
 -- planned_lines_actual_gbp the actual of those same lines (for "Delivery"). The sums are
 -- exact DECIMALs, so summing them again gives what summing the lines would. DuckDB sums
@@ -92,14 +93,13 @@ spend AS (
             (s.period + 2) % 12 + 1,
             1
         ) AS month,
-        sum(s.actual_gbp) AS actual_gbp,
-        sum(s.planned_gbp) AS planned_gbp,
-        CAST(sum(s.planned_lines) AS BIGINT) AS planned_lines,
-        sum(s.planned_lines_actual_gbp) AS planned_lines_actual_gbp
-    -- spend_lines summed by file (015_spend_periods.sql), summed again here
-    FROM spend_periods AS s
-    WHERE s.current AND s.project_id IN (SELECT project_id FROM registered)
-    GROUP BY s.project_id, s.department, s.financial_year, s.period
+        s.actual_gbp,
+        s.planned_gbp,
+        s.planned_lines,
+        s.planned_lines_actual_gbp
+    -- spend_lines summed by file (015_spend_periods.sql), then by period (016)
+    FROM spend_department_periods AS s
+    WHERE s.received AND s.project_id IN (SELECT project_id FROM registered)
 ),
 
 outc AS (

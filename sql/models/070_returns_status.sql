@@ -59,39 +59,26 @@ months AS (
         unnest(range(0, date_diff('month', w.window_start, w.window_end) + 1)) AS t(k)
     WHERE w.window_start <= w.window_end
 ),
--- The spend lines are read as spend_periods sums them (015_spend_periods.sql: current
--- for spend_lines, every row for raw_spend), in one pass: by (project, department,
--- financial year, period), whether a current line falls there (received) and the file of
--- any version that came first, by (_arrival, _file_sha256): the least of _arrival written
--- as 19 digits followed by the digest sorts as the pair does, and its characters from the
--- 20th on are that file's digest. A (financial year, period) is one month, so the month is
--- computed on the few rows left. One aggregate over plain values, not five and a min of
--- (_arrival, _file_sha256) pairs: each hash table DuckDB builds holds memory of its own,
--- and those ran a build out of memory at 96MB.
+-- The spend lines are read as spend_department_periods has them (016: whether a current
+-- line falls in the period, and the file of any version that came first); a (financial
+-- year, period) is one month. The file is looked up here, on the periods, not on the
+-- chase list's rows: joined there, the build needed over 40MB for a few thousand rows.
 periods AS (
     SELECT
-        project_id,
-        department,
+        p.project_id,
+        p.department,
         make_date(
-            CAST(left(financial_year, 4) AS INTEGER) + CASE WHEN period >= 10 THEN 1 ELSE 0 END,
-            (period + 2) % 12 + 1,
+            CAST(left(p.financial_year, 4) AS INTEGER) + CASE WHEN p.period >= 10 THEN 1 ELSE 0 END,
+            (p.period + 2) % 12 + 1,
             1
         ) AS month,
-        received,
+        p.received,
         f.file_sha256 AS first_file_sha256,
         f.received_at AS first_received_at,
         f.source_path AS first_file
-    FROM (
-        SELECT project_id, department, financial_year, period,
-               bool_or(current) AS received,
-               min(lpad(CAST(_arrival AS VARCHAR), 19, '0') || _file_sha256) AS first
-        FROM spend_periods
-        WHERE project_id IN (SELECT project_id FROM sc)
-        GROUP BY ALL
-    ) AS g
-    -- the file is looked up here, on the periods, not on the chase list's rows: joined
-    -- there, the build needed over 40MB for a few thousand rows
-    LEFT JOIN _files AS f ON f.file_sha256 = substr(g.first, 20)
+    FROM spend_department_periods AS p
+    LEFT JOIN _files AS f ON f.file_sha256 = p.first_file_sha256
+    WHERE p.project_id IN (SELECT project_id FROM sc)
 ),
 departments AS (
     SELECT DISTINCT project_id, department FROM periods WHERE received

@@ -51,6 +51,7 @@ type flags struct {
 	rssRows    string
 	fixtures   string
 	newRows    int64
+	nights     int
 	sofpipeArg string
 	duckjob    string
 	fullRows   string
@@ -68,6 +69,7 @@ func main() {
 	flag.StringVar(&f.rssRows, "rss-rows", "1000000,5000000,20000000", "row counts for -mode rss")
 	flag.StringVar(&f.fixtures, "fixtures", "fixtures/sof/inbox", "inbox of the register and other datasets for -mode incremental")
 	flag.Int64Var(&f.newRows, "new-rows", 2_000, "rows of the new file in -mode incremental")
+	flag.IntVar(&f.nights, "nights", 5, "one-file nights in -mode incremental (the median is reported)")
 	flag.StringVar(&f.sofpipeArg, "sofpipe-args", "", "extra arguments for sofpipe ingest, space separated")
 	flag.StringVar(&f.duckjob, "duckjob", "bin/duckjob", "duckjob binary (-mode fullrun)")
 	flag.StringVar(&f.fullRows, "full-rows", "1000000,5000000,20000000", "spend rows for -mode fullrun")
@@ -366,38 +368,70 @@ func incremental(w io.Writer, f flags) error {
 	}
 	fmt.Fprintf(w, "nightly runs (sofpipe run) on a workspace with the fixtures' register and %d bench spend rows (%.0f MB)\n", f.rows, float64(size)/1e6)
 	fmt.Fprintf(w, "%-44s %8s %8s %9s %8s  %s\n", "run", "wall s", "cpu s", "RSS MiB", "others", "last run record")
-	step := func(label string) error {
+	// Each run starts with the disk as quiet as the CPU (waitQuiet): the file system's
+	// writes from the run before, the first night's gigabyte above all, are flushed, as
+	// they are by the time a real night comes a day later.
+	step := func(label string) (measure, error) {
+		syscall.Sync()
 		m, err := runMeasured(f.sofpipe, "run", "--workspace", ws)
 		if err != nil {
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-				return err
+				return m, err
 			}
 		}
 		status := runStatus(ws)
 		fmt.Fprintf(w, "%-44s %8.2f %8.2f %9.0f %8.2f  %s\n", label, m.wall.Seconds(), m.cpu.Seconds(), float64(m.maxRSS)/(1<<20), m.others.Seconds(), status)
-		return nil
+		return m, nil
 	}
 	sofpipeBin = f.sofpipe
-	if err := step(fmt.Sprintf("first run: fixtures + %d rows", f.rows)); err != nil {
+	if _, err := step(fmt.Sprintf("first run: fixtures + %d rows", f.rows)); err != nil {
 		return err
 	}
-	if err := step("nothing new"); err != nil {
-		return err
-	}
-	small := filepath.Join(inbox, "spend", "bench-new.csv")
-	fh, err := os.Create(small)
+	var nothing, oneFile []measure
+	m, err := step("nothing new")
 	if err != nil {
 		return err
 	}
-	if _, err := spendgen.Write(fh, f.newRows, spendgen.Options{Seed: 3, Projects: projects, FirstLine: 90_000_000}); err != nil {
-		return err
+	nothing = append(nothing, m)
+	// Several nights, each with a new file of its own (new line references; its lines
+	// without one restate the months they fall in), so that one slow night is seen as
+	// such. The sixth incremental build in a row would be a full one (maxBuildsSinceFull).
+	for night := 1; night <= f.nights; night++ {
+		small := filepath.Join(inbox, "spend", fmt.Sprintf("bench-new-%d.csv", night))
+		fh, err := os.Create(small)
+		if err != nil {
+			return err
+		}
+		if _, err := spendgen.Write(fh, f.newRows, spendgen.Options{Seed: uint64(2 + night), Projects: projects, FirstLine: int64(90_000_000 + night*100_000)}); err != nil {
+			fh.Close()
+			return err
+		}
+		if err := fh.Close(); err != nil {
+			return err
+		}
+		m, err := step(fmt.Sprintf("night %d: one new file of %d rows", night, f.newRows))
+		if err != nil {
+			return err
+		}
+		oneFile = append(oneFile, m)
+		if m, err = step("nothing new"); err != nil {
+			return err
+		}
+		nothing = append(nothing, m)
 	}
-	fh.Close()
-	if err := step(fmt.Sprintf("one new file of %d rows", f.newRows)); err != nil {
-		return err
+	summary := func(label string, ms []measure) {
+		walls := make([]string, len(ms))
+		for i, m := range ms {
+			walls[i] = fmt.Sprintf("%.2f", m.wall.Seconds())
+		}
+		med := medians(ms)
+		fmt.Fprintf(w, "%-30s median wall %5.2f s, cpu %5.2f s, peak RSS %4.0f MiB  (walls %s)\n", label, med.wall.Seconds(), med.cpu.Seconds(), float64(med.maxRSS)/(1<<20), strings.Join(walls, " "))
 	}
-	return step("nothing new again")
+	fmt.Fprintln(w)
+	summary(fmt.Sprintf("one new file of %d rows:", f.newRows), oneFile)
+	summary("nothing new:", nothing)
+	return nil
 }
 
 var sofpipeBin = "bin/sofpipe"
