@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" database/sql driver
@@ -398,40 +399,50 @@ func ApplyResources(ctx context.Context, db *sql.DB, r config.Warehouse) error {
 	return nil
 }
 
+// checkConns is how many connections run the data tests at once: each test is a small
+// query whose time goes mostly to DuckDB's work per statement, on one core, so two run
+// side by side on a machine of two cores in little more than the time of one.
+const checkConns = 2
+
+// runChecks runs every data test (sql/tests) and records each outcome in _checks, in the
+// tests' order. The tests only read the warehouse: they run on connections of their own,
+// each test's rows in a temporary table of its connection, and the main connection db
+// holds (SetMaxOpenConns(1) again when they are done) writes _checks once.
 func runChecks(ctx context.Context, db *sql.DB, log *slog.Logger) ([]Check, error) {
 	tests, err := sqlmodels.Tests()
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, `CREATE OR REPLACE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[])`); err != nil {
-		return nil, fmt.Errorf("warehouse: _checks: %w", err)
+	checks := make([]Check, len(tests))
+	errs := make([]error, len(tests))
+	db.SetMaxOpenConns(1 + checkConns)
+	defer db.SetMaxOpenConns(1)
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range checkConns {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse: data tests: %w", err)
+		}
+		wg.Go(func() {
+			defer conn.Close()
+			for i := range next {
+				start := time.Now()
+				checks[i], errs[i] = runCheck(ctx, conn, tests[i])
+				log.Debug("data test run", "test", tests[i].Name, "rows", checks[i].Rows, "seconds", time.Since(start).Seconds())
+			}
+		})
 	}
-	var checks []Check
-	for _, t := range tests {
-		start := time.Now()
-		body := strings.TrimRight(strings.TrimSpace(t.SQL), ";")
-		c := Check{Name: t.Name, Severity: t.Severity}
-		if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _check_rows AS "+body); err != nil {
-			return nil, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
-		}
-		if err := db.QueryRowContext(ctx, "SELECT count(*) FROM _check_rows").Scan(&c.Rows); err != nil {
-			return nil, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
-		}
-		if c.Rows > 0 {
-			rows, err := db.QueryContext(ctx, "SELECT to_json(t)::VARCHAR FROM _check_rows t LIMIT 5")
-			if err != nil {
-				return nil, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
-			}
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					rows.Close()
-					return nil, err
-				}
-				c.Sample = append(c.Sample, s)
-			}
-			rows.Close()
-		}
+	for i := range tests {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	values := make([]string, len(checks))
+	for i, c := range checks {
 		status := "pass"
 		if c.Failed() {
 			status = "fail"
@@ -440,20 +451,49 @@ func runChecks(ctx context.Context, db *sql.DB, log *slog.Logger) ([]Check, erro
 			}
 		}
 		sample := make([]string, len(c.Sample))
-		for i, s := range c.Sample {
-			sample[i] = quote(s)
+		for k, s := range c.Sample {
+			sample[k] = quote(s)
 		}
-		q := fmt.Sprintf("INSERT INTO _checks VALUES (%s, %s, %s, %d, [%s]::VARCHAR[])", quote(c.Name), quote(string(c.Severity)), quote(status), c.Rows, strings.Join(sample, ", "))
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("warehouse: _checks: %w", err)
-		}
-		log.Debug("data test run", "test", t.Name, "rows", c.Rows, "seconds", time.Since(start).Seconds())
-		checks = append(checks, c)
+		values[i] = fmt.Sprintf("(%s, %s, %s, %d, [%s]::VARCHAR[])", quote(c.Name), quote(string(c.Severity)), quote(status), c.Rows, strings.Join(sample, ", "))
 	}
-	if _, err := db.ExecContext(ctx, "DROP TABLE IF EXISTS _check_rows"); err != nil {
-		return nil, err
+	q := `CREATE OR REPLACE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[]);
+		INSERT INTO _checks VALUES ` + strings.Join(values, ",\n")
+	if len(values) == 0 {
+		q = `CREATE OR REPLACE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[])`
+	}
+	if _, err := db.ExecContext(ctx, q); err != nil {
+		return nil, fmt.Errorf("warehouse: _checks: %w", err)
 	}
 	return checks, nil
+}
+
+// runCheck runs one data test on conn: how many rows it finds and the first five, as JSON.
+func runCheck(ctx context.Context, conn *sql.Conn, t sqlmodels.Script) (Check, error) {
+	c := Check{Name: t.Name, Severity: t.Severity}
+	body := strings.TrimRight(strings.TrimSpace(t.SQL), ";")
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _check_rows AS "+body); err != nil {
+		return c, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
+	}
+	defer conn.ExecContext(ctx, "DROP TABLE IF EXISTS _check_rows")
+	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM _check_rows").Scan(&c.Rows); err != nil {
+		return c, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
+	}
+	if c.Rows == 0 {
+		return c, nil
+	}
+	rows, err := conn.QueryContext(ctx, "SELECT to_json(t)::VARCHAR FROM _check_rows t LIMIT 5")
+	if err != nil {
+		return c, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return c, err
+		}
+		c.Sample = append(c.Sample, s)
+	}
+	return c, rows.Err()
 }
 
 // AnalystTables are the tables DESIGN.md promises an analyst (the two marts and the
