@@ -196,7 +196,6 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	digested := make(chan digest, 1)
 	go func() {
 		sum, err := fileSHA256(buildPath)
-		b.log.Debug("EXP digest", "s", time.Since(start).Seconds())
 		digested <- digest{sum, err}
 	}()
 	type readying struct {
@@ -206,12 +205,10 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	readied := make(chan readying, 1)
 	go func() {
 		r, err := readyRecord(ctx, b.ws, buildPath, b.run.BatchID)
-		b.log.Debug("EXP ready", "s", time.Since(start).Seconds())
 		readied <- readying{r, err}
 	}()
 	_, err = export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
 	b.run.ExportSeconds = time.Since(start).Seconds()
-	b.log.Debug("EXP export", "s", time.Since(start).Seconds())
 	d, ready := <-digested, <-readied
 	defer func() {
 		if b.ready != ready.r {
@@ -240,7 +237,6 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses, warehouse.LiveFile{Batch: pub.BatchID, Identity: pub.WarehouseIdentity}); err != nil {
 		return "", nil, err
 	}
-	b.log.Debug("EXP published", "s", time.Since(start).Seconds())
 	b.opt.reach("warehouse published")
 	// The file's identity as published: while the live file keeps it, the next
 	// incremental build takes its bytes for these without reading them (warehouse.Input),
