@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 
@@ -16,7 +15,7 @@ import (
 // flagged withdrawn as history says; the model scorecard_history adds this build's own.
 // A file of the batch being built (a rerun of it) is left out: its scorecard is the one
 // being built. Every build, full or incremental, makes the table afresh from the lake.
-func loadHistory(ctx context.Context, db *sql.DB, lakeDir, building string) error {
+func loadHistory(ctx context.Context, db querier, lakeDir, building string) error {
 	entries, err := history.List(lakeDir)
 	if err != nil {
 		return fmt.Errorf("warehouse: raw_scorecard_history: %w", err)

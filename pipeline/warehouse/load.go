@@ -23,9 +23,9 @@ import (
 
 // LoadParams makes the table _params the models read their constants from (for a program
 // that runs sql/models on its own, as the benchmark's DuckDB-only job does).
-func LoadParams(ctx context.Context, db *sql.DB, m config.Marts) error { return loadParams(ctx, db, m) }
+func LoadParams(ctx context.Context, db querier, m config.Marts) error { return loadParams(ctx, db, m) }
 
-func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
+func loadParams(ctx context.Context, db querier, m config.Marts) error {
 	asOfFY, asOfP := "NULL", "NULL"
 	if m.AsOfFinancialYear != "" {
 		asOfFY, asOfP = quote(m.AsOfFinancialYear), strconv.Itoa(m.AsOfPeriod)
@@ -57,7 +57,7 @@ func loadParams(ctx context.Context, db *sql.DB, m config.Marts) error {
 
 // loadLedger writes the ledger's records as newline-delimited JSON beside the build and
 // reads them with DuckDB's JSON reader: one statement instead of a round trip per row.
-func loadLedger(ctx context.Context, db *sql.DB, buildPath, building string, files []ledger.File, runs []ledger.Run) error {
+func loadLedger(ctx context.Context, db querier, buildPath, building string, files []ledger.File, runs []ledger.Run) error {
 	type fileRow struct {
 		ledger.File
 		Deliveries int `json:"deliveries"`
@@ -161,7 +161,7 @@ func DuckType(t contract.Type) string {
 // (Written as a table and then again as spend_lines, every line was compressed and stored
 // twice: two fifths of a full build. A flag, not a second table, marks a superseded line,
 // so that a night's restatement updates a few flags instead of moving whole lines.)
-func loadDataset(ctx context.Context, db *sql.DB, ds *contract.Dataset, lakeDir string, files []ledger.File, create bool) error {
+func loadDataset(ctx context.Context, db querier, ds *contract.Dataset, lakeDir string, files []ledger.File, create bool) error {
 	table := "raw_" + ds.Name
 	if ds.Name == contract.Spend {
 		table = "spend_versions"
@@ -226,12 +226,8 @@ func only(files []ledger.File, shas []string) []ledger.File {
 }
 
 // incrementalModels lists newFiles in the temporary table _new_files and returns models
-// with each model that has an incremental form (sql/incremental) replaced by it.
-func incrementalModels(ctx context.Context, db *sql.DB, models []sqlmodels.Script, newFiles []string) ([]sqlmodels.Script, error) {
-	forms, err := sqlmodels.Incremental()
-	if err != nil {
-		return nil, err
-	}
+// with each model that has an incremental form (forms, sql/incremental) replaced by it.
+func incrementalModels(ctx context.Context, db querier, models []sqlmodels.Script, forms map[string]sqlmodels.Script, newFiles []string) ([]sqlmodels.Script, error) {
 	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _new_files (file_sha256 VARCHAR)"); err != nil {
 		return nil, fmt.Errorf("warehouse: _new_files: %w", err)
 	}
@@ -328,7 +324,7 @@ func copyBase(from, to, wantSHA256 string, published *fsutil.Identity) error {
 	return nil
 }
 
-func loadRejects(ctx context.Context, db *sql.DB, lakeDir string, files []ledger.File) error {
+func loadRejects(ctx context.Context, db querier, lakeDir string, files []ledger.File) error {
 	const create = `CREATE OR REPLACE TABLE _rejects (_file_sha256 VARCHAR, dataset VARCHAR, source_path VARCHAR, line BIGINT, "column" VARCHAR, reason VARCHAR, message VARCHAR, raw VARCHAR, _batch_id VARCHAR)`
 	if _, err := db.ExecContext(ctx, create); err != nil {
 		return fmt.Errorf("warehouse: _rejects: %w", err)

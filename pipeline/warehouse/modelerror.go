@@ -2,7 +2,6 @@ package warehouse
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -41,7 +40,7 @@ const largestShown = 3
 // modelError wraps the error of model name. The follow-up query runs only for overflow and
 // conversion errors, and is best effort: when it fails as well, the model's own error is
 // reported alone rather than replaced.
-func modelError(ctx context.Context, db *sql.DB, name string, err error) error {
+func modelError(ctx context.Context, db querier, name string, err error) error {
 	me := &ModelError{Model: name, Err: err}
 	var de *duckdb.Error
 	if errors.As(err, &de) && ctx.Err() == nil {
@@ -55,7 +54,7 @@ func modelError(ctx context.Context, db *sql.DB, name string, err error) error {
 
 // largestAmounts lists the n lines of the raw tables whose money value is largest either
 // side of zero, with the file each came from and its line.
-func largestAmounts(ctx context.Context, db *sql.DB, n int) ([]string, error) {
+func largestAmounts(ctx context.Context, db querier, n int) ([]string, error) {
 	var parts []string
 	for _, ds := range contract.All() {
 		for _, c := range ds.Columns {

@@ -19,7 +19,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/duckdb/duckdb-go/v2" // also registers the "duckdb" database/sql driver
@@ -84,7 +83,7 @@ type BuildInfo struct {
 }
 
 // readBuild reads a warehouse's build record and the files it holds.
-func readBuild(ctx context.Context, db *sql.DB) (BuildInfo, error) {
+func readBuild(ctx context.Context, db querier) (BuildInfo, error) {
 	var b BuildInfo
 	if err := db.QueryRowContext(ctx, "SELECT batch_id, fingerprint, kind, builds_since_full FROM _build").
 		Scan(&b.BatchID, &b.Fingerprint, &b.Kind, &b.BuildsSinceFull); err != nil {
@@ -140,6 +139,14 @@ func (e *ChecksError) Unwrap() error { return ErrChecksFailed }
 func IsOutOfMemory(err error) bool {
 	var de *duckdb.Error
 	return errors.As(err, &de) && de.Type == duckdb.ErrorTypeOutOfMemory
+}
+
+// querier is what a build sends its statements to: the one connection it holds (*sql.Conn),
+// or a pool (*sql.DB) for the exported helpers.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // Open opens a DuckDB file; readOnly opens it as analysts do, beside any other readers.
@@ -211,23 +218,38 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 			os.Remove(in.Path + ".wal")
 		}
 	}()
-	// One connection: temp tables and settings must be seen by every statement.
+	// One connection for every statement, pinned: temp tables and settings must be seen
+	// by each, and the data tests (checks.go) get connections of their own.
 	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return res, fmt.Errorf("warehouse: %w", err)
+	}
+	defer conn.Close()
 	resources := config.DefaultConfig().Warehouse
 	if in.Resources != nil {
 		resources = *in.Resources
 	}
-	if err := ApplyResources(ctx, db, resources); err != nil {
+	if err := ApplyResources(ctx, conn, resources); err != nil {
 		return res, err
 	}
 	// FSST, DuckDB's compression for text that no dictionary fits (line_ref, near unique),
 	// costs a full build more than any other step of storing the lines (1 s of CPU at 5M
 	// lines) for a file a third smaller; without it the file is still smaller than when
 	// every line was stored twice.
-	if _, err := db.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
 
+	// chk runs the data tests; in an incremental build it starts before the models are all
+	// built, and a step that lowers the memory limit waits for the test running then.
+	var chk *checker
+	exclusive := func(f func() error) error {
+		if chk == nil {
+			return f()
+		}
+		return chk.exclusive(f)
+	}
 	// step runs one part of the build and logs how long it took (sofpipe run -v).
 	steps, done := buildSteps(), 0
 	step := func(msg, key, name string, f func() error) error {
@@ -237,7 +259,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		if err := f(); err != nil {
 			return err
 		}
-		if err := releaseMemory(ctx, db, resources.MemoryLimit); err != nil {
+		if err := releaseMemory(ctx, conn, resources.MemoryLimit, exclusive); err != nil {
 			return err
 		}
 		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
@@ -250,11 +272,11 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		build.Kind, build.BuildsSinceFull = "incremental", base.BuildsSinceFull+1
 	}
 	res.Kind = build.Kind
-	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TABLE _build AS SELECT ?::VARCHAR AS batch_id, ?::VARCHAR AS fingerprint, ?::VARCHAR AS kind, ?::INTEGER AS builds_since_full",
+	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TABLE _build AS SELECT ?::VARCHAR AS batch_id, ?::VARCHAR AS fingerprint, ?::VARCHAR AS kind, ?::INTEGER AS builds_since_full",
 		build.BatchID, build.Fingerprint, build.Kind, build.BuildsSinceFull); err != nil {
 		return res, fmt.Errorf("warehouse: _build: %w", err)
 	}
-	if err := step("loaded", "table", "_params", func() error { return loadParams(ctx, db, in.Marts) }); err != nil {
+	if err := step("loaded", "table", "_params", func() error { return loadParams(ctx, conn, in.Marts) }); err != nil {
 		return res, err
 	}
 	// This batch's run, as _runs shows it, says which kind of build made the file.
@@ -264,13 +286,13 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 			runs[i].WarehouseBuild = build.Kind
 		}
 	}
-	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, db, in.Path, in.BatchID, in.Files, runs) }); err != nil {
+	if err := step("loaded", "table", "_files, _deliveries, _runs", func() error { return loadLedger(ctx, conn, in.Path, in.BatchID, in.Files, runs) }); err != nil {
 		return res, err
 	}
 	// The raw tables have no order of their own (every model orders what it builds), so
 	// DuckDB may append the lake's row groups as they come instead of buffering them to
 	// keep the files' order: less memory, and the same rows.
-	if _, err := db.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
 	rawFiles := reading
@@ -280,48 +302,78 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 			name = "spend_versions" // see loadDataset
 		}
 		if err := step("loaded", "table", name, func() error {
-			return loadDataset(ctx, db, ds, in.LakeDir, rawFiles, !incremental)
+			return loadDataset(ctx, conn, ds, in.LakeDir, rawFiles, !incremental)
 		}); err != nil {
 			return res, err
 		}
 	}
-	if err := step("loaded", "table", "_rejects", func() error { return loadRejects(ctx, db, in.LakeDir, in.Files) }); err != nil {
+	if err := step("loaded", "table", "_rejects", func() error { return loadRejects(ctx, conn, in.LakeDir, in.Files) }); err != nil {
 		return res, err
 	}
-	if err := step("loaded", "table", "raw_scorecard_history", func() error { return loadHistory(ctx, db, in.LakeDir, in.BatchID) }); err != nil {
+	if err := step("loaded", "table", "raw_scorecard_history", func() error { return loadHistory(ctx, conn, in.LakeDir, in.BatchID) }); err != nil {
 		return res, err
 	}
 	// From here on tables are built with ORDER BY and read in that order (the marts are
 	// exported with SELECT *): insertion order must hold.
-	if _, err := db.ExecContext(ctx, "SET preserve_insertion_order = true"); err != nil {
+	if _, err := conn.ExecContext(ctx, "SET preserve_insertion_order = true"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
 	models, err := sqlmodels.Models()
 	if err != nil {
 		return res, err
 	}
+	forms, err := sqlmodels.Incremental()
+	if err != nil {
+		return res, err
+	}
 	if incremental {
-		if models, err = incrementalModels(ctx, db, models, newFiles); err != nil {
+		if models, err = incrementalModels(ctx, conn, models, forms, newFiles); err != nil {
+			return res, err
+		}
+	}
+	if chk, err = newChecker(models, forms, log); err != nil {
+		return res, err
+	}
+	defer chk.stop()
+	if incremental {
+		// The tests run beside the models that follow the tables they read: a night's
+		// models are small queries that leave the second core idle. (A full build's
+		// models need the memory for themselves.)
+		db.SetMaxOpenConns(2)
+		if err := chk.start(ctx, db, 1); err != nil {
 			return res, err
 		}
 	}
 	for _, m := range models {
 		if err := step("model built", "model", m.Name, func() error {
-			if _, err := db.ExecContext(ctx, m.SQL); err != nil {
-				return modelError(ctx, db, m.Name, err)
+			if _, err := conn.ExecContext(ctx, m.SQL); err != nil {
+				return modelError(ctx, conn, m.Name, err)
 			}
 			return nil
 		}); err != nil {
 			return res, err
 		}
+		chk.modelBuilt(m.Name)
 	}
 	if err := step("data tests run", "tests", "all", func() (err error) {
-		res.Checks, err = runChecks(ctx, db, log)
-		return err
+		chk.modelsDone()
+		db.SetMaxOpenConns(1 + checkConns)
+		defer db.SetMaxOpenConns(1)
+		more := checkConns
+		if incremental {
+			more-- // one is running already
+		}
+		if err := chk.start(ctx, db, more); err != nil {
+			return err
+		}
+		if res.Checks, err = chk.wait(); err != nil {
+			return err
+		}
+		return writeChecks(ctx, conn, res.Checks)
 	}); err != nil {
 		return res, err
 	}
-	if res.Tables, err = tableCounts(ctx, db); err != nil {
+	if res.Tables, err = tableCounts(ctx, conn); err != nil {
 		return res, err
 	}
 	var failed []Check
@@ -338,7 +390,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		return res, &ChecksError{Failed: failed}
 	}
 	if err := step("checkpointed", "file", filepath.Base(in.Path), func() error {
-		if _, err := db.ExecContext(ctx, "CHECKPOINT"); err != nil {
+		if _, err := conn.ExecContext(ctx, "CHECKPOINT"); err != nil {
 			return fmt.Errorf("warehouse: checkpoint: %w", err)
 		}
 		return nil
@@ -360,8 +412,8 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 // A step that leaves DuckDB holding less than half its limit is followed by neither: the
 // next has room, and the small steps of an incremental build would otherwise spend a
 // fifth of a night's second writing their tables out to temporary files and reading them
-// back.
-func releaseMemory(ctx context.Context, db *sql.DB, limit string) error {
+// back. exclusive runs the lowering of the limit while no data test runs beside it.
+func releaseMemory(ctx context.Context, db querier, limit string, exclusive func(func() error) error) error {
 	if limit == "" {
 		memtrim.Trim()
 		return nil
@@ -374,18 +426,20 @@ func releaseMemory(ctx context.Context, db *sql.DB, limit string) error {
 	if err := db.QueryRowContext(ctx, "SELECT coalesce(sum(memory_usage_bytes), 0)::BIGINT FROM duckdb_memory()").Scan(&held); err == nil && held < limitBytes/2 {
 		return nil
 	}
-	if _, err := db.ExecContext(ctx, "SET memory_limit = '16MB'"); err == nil {
-		if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(limit)); err != nil {
-			return fmt.Errorf("warehouse: memory_limit %q: %w", limit, err)
+	return exclusive(func() error {
+		if _, err := db.ExecContext(ctx, "SET memory_limit = '16MB'"); err == nil {
+			if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(limit)); err != nil {
+				return fmt.Errorf("warehouse: memory_limit %q: %w", limit, err)
+			}
 		}
-	}
-	memtrim.Trim()
-	return nil
+		memtrim.Trim()
+		return nil
+	})
 }
 
 // ApplyResources sets DuckDB's memory limit and threads on db as r says; empty and zero
 // leave DuckDB's defaults. db must hold a single connection, since settings belong to it.
-func ApplyResources(ctx context.Context, db *sql.DB, r config.Warehouse) error {
+func ApplyResources(ctx context.Context, db querier, r config.Warehouse) error {
 	if r.MemoryLimit != "" {
 		if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(r.MemoryLimit)); err != nil {
 			return fmt.Errorf("warehouse: memory_limit %q: %w", r.MemoryLimit, err)
@@ -399,108 +453,11 @@ func ApplyResources(ctx context.Context, db *sql.DB, r config.Warehouse) error {
 	return nil
 }
 
-// checkConns is how many connections run the data tests at once: each test is a small
-// query whose time goes mostly to DuckDB's work per statement, on one core, so two run
-// side by side on a machine of two cores in little more than the time of one.
-const checkConns = 2
-
-// runChecks runs every data test (sql/tests) and records each outcome in _checks, in the
-// tests' order. The tests only read the warehouse: they run on connections of their own,
-// each test's rows in a temporary table of its connection, and the main connection db
-// holds (SetMaxOpenConns(1) again when they are done) writes _checks once.
-func runChecks(ctx context.Context, db *sql.DB, log *slog.Logger) ([]Check, error) {
-	tests, err := sqlmodels.Tests()
-	if err != nil {
-		return nil, err
-	}
-	checks := make([]Check, len(tests))
-	errs := make([]error, len(tests))
-	db.SetMaxOpenConns(1 + checkConns)
-	defer db.SetMaxOpenConns(1)
-	next := make(chan int)
-	var wg sync.WaitGroup
-	for range checkConns {
-		conn, err := db.Conn(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("warehouse: data tests: %w", err)
-		}
-		wg.Go(func() {
-			defer conn.Close()
-			for i := range next {
-				start := time.Now()
-				checks[i], errs[i] = runCheck(ctx, conn, tests[i])
-				log.Debug("data test run", "test", tests[i].Name, "rows", checks[i].Rows, "seconds", time.Since(start).Seconds())
-			}
-		})
-	}
-	for i := range tests {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	values := make([]string, len(checks))
-	for i, c := range checks {
-		status := "pass"
-		if c.Failed() {
-			status = "fail"
-			if c.Severity == sqlmodels.SeverityWarn {
-				status = "warn"
-			}
-		}
-		sample := make([]string, len(c.Sample))
-		for k, s := range c.Sample {
-			sample[k] = quote(s)
-		}
-		values[i] = fmt.Sprintf("(%s, %s, %s, %d, [%s]::VARCHAR[])", quote(c.Name), quote(string(c.Severity)), quote(status), c.Rows, strings.Join(sample, ", "))
-	}
-	q := `CREATE OR REPLACE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[]);
-		INSERT INTO _checks VALUES ` + strings.Join(values, ",\n")
-	if len(values) == 0 {
-		q = `CREATE OR REPLACE TABLE _checks (name VARCHAR, severity VARCHAR, status VARCHAR, rows BIGINT, sample VARCHAR[])`
-	}
-	if _, err := db.ExecContext(ctx, q); err != nil {
-		return nil, fmt.Errorf("warehouse: _checks: %w", err)
-	}
-	return checks, nil
-}
-
-// runCheck runs one data test on conn: how many rows it finds and the first five, as JSON.
-func runCheck(ctx context.Context, conn *sql.Conn, t sqlmodels.Script) (Check, error) {
-	c := Check{Name: t.Name, Severity: t.Severity}
-	body := strings.TrimRight(strings.TrimSpace(t.SQL), ";")
-	if _, err := conn.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _check_rows AS "+body); err != nil {
-		return c, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
-	}
-	defer conn.ExecContext(ctx, "DROP TABLE IF EXISTS _check_rows")
-	if err := conn.QueryRowContext(ctx, "SELECT count(*) FROM _check_rows").Scan(&c.Rows); err != nil {
-		return c, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
-	}
-	if c.Rows == 0 {
-		return c, nil
-	}
-	rows, err := conn.QueryContext(ctx, "SELECT to_json(t)::VARCHAR FROM _check_rows t LIMIT 5")
-	if err != nil {
-		return c, fmt.Errorf("warehouse: data test %s: %w", t.Name, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return c, err
-		}
-		c.Sample = append(c.Sample, s)
-	}
-	return c, rows.Err()
-}
-
 // AnalystTables are the tables DESIGN.md promises an analyst (the two marts and the
 // operational marts of "Reports and operational marts" among them).
 var AnalystTables = []string{"projects", "spend_monthly", "outcomes", "lessons", "project_scorecard", "scale_up_candidates", "lessons_learned", "returns_status", "scorecard_history", "band_changes", "_runs", "_files", "_rejects", "_checks"}
 
-func tableCounts(ctx context.Context, db *sql.DB) (map[string]int64, error) {
+func tableCounts(ctx context.Context, db querier) (map[string]int64, error) {
 	out := map[string]int64{}
 	for _, t := range AnalystTables {
 		var n int64
