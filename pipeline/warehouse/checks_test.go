@@ -55,3 +55,28 @@ func TestChecksWaitForTheModelsTheyRead(t *testing.T) {
 		t.Error("deflators_valid may not run once 014_gdp_deflators is built")
 	}
 }
+
+// TestRestatementModelsReadOneRawTable: the models an incremental build may leave as they
+// are when their dataset gained no file read nothing but its raw table; every other model
+// reads more (or not only a raw table) and always runs.
+func TestRestatementModelsReadOneRawTable(t *testing.T) {
+	models, err := sqlmodels.Models()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, m := range models {
+		if ds, ok := readsOneRawTable(m.SQL); ok {
+			got[m.Name] = ds
+		}
+	}
+	want := map[string]string{"010_projects": "projects", "012_outcomes": "outcomes", "013_lessons": "lessons", "014_gdp_deflators": "gdp_deflators"}
+	if len(got) != len(want) {
+		t.Errorf("models reading one raw table: %v, want %v", got, want)
+	}
+	for m, ds := range want {
+		if got[m] != ds {
+			t.Errorf("%s: %q, want %q", m, got[m], ds)
+		}
+	}
+}

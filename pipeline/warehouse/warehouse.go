@@ -327,7 +327,11 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		return res, err
 	}
 	if incremental {
-		if models, err = incrementalModels(ctx, conn, models, forms, newFiles); err != nil {
+		gained := map[string]bool{}
+		for _, f := range reading {
+			gained[f.Dataset] = true
+		}
+		if models, err = incrementalModels(ctx, conn, models, forms, newFiles, gained); err != nil {
 			return res, err
 		}
 	}
