@@ -42,7 +42,9 @@ func warehouseTables(t *testing.T, cfg config.Config, skip ...string) map[string
 // restate lines every way the restatement rule knows: a correction replacing a set of lines
 // by fewer, a key without line_ref (NULL in the key), two files of one night carrying the
 // same key, a file adding new keys only, outcomes and deflators restated, a rejected file
-// and a quarantined one.
+// and a quarantined one, lines with plans restated without (so that a file's sums for a
+// month go from current to superseded), and a register that adds a project whose spend
+// came before it (in_register changes with no spend line changing).
 func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 	first, second := splitGolden(t)
 	cfg := newWorkspace(t, first)
@@ -66,6 +68,34 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 			writeInbox(t, cfg, "spend/06-mostly-bad.csv", "project_id,department,financial_year,period,budget_type,actual_gbp\n"+
 				"SOF-001,DfE,2024-25,1,RDEL,x\nSOF-001,DfE,2024-25,1,RDEL,y\nSOF-001,DfE,2024-25,1,RDEL,z\n")
 		},
+		func() {
+			// Lines with plans, in a month of their own, for a project not yet registered.
+			writeInbox(t, cfg, "spend/07-plans.csv", "project_id,department,financial_year,period,budget_type,planned_gbp,actual_gbp,line_ref\n"+
+				"SOF-001,Department for Education,2024-25,6,RDEL,500.00,450.00,P-1\n"+
+				"SOF-001,Department for Education,2024-25,6,RDEL,700.00,800.00,\n"+
+				"SOF-001,Department for Education,2024-25,6,RDEL,,25.00,\n"+
+				"SOF-001,Department for Education,2024-25,6,RDEL,,30.00,P-2\n"+
+				"SOF-077,Home Office,2024-25,6,CDEL,100.00,90.00,\n")
+		},
+		func() {
+			// The planned lines restated without plans, and the unregistered project's line
+			// with one: every (month, file) sum moves, 07's current sums for the month keep
+			// only P-2, which has no plan (its planned sum is NULL again, not 0.00).
+			writeInbox(t, cfg, "spend/08-plans-restated.csv", "project_id,department,financial_year,period,budget_type,planned_gbp,actual_gbp,line_ref\n"+
+				"SOF-001,Department for Education,2024-25,6,RDEL,,460.00,P-1\n"+
+				"SOF-001,Department for Education,2024-25,6,RDEL,,810.00,\n"+
+				"SOF-077,Home Office,2024-25,6,CDEL,120.00,95.00,\n")
+		},
+		func() {
+			// A register that adds the project: its spend is in the register now, though
+			// no spend line changed.
+			reg, err := os.ReadFile(filepath.Join("..", "..", "fixtures", "golden", "inbox", "projects", "register-2024-07.csv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeInbox(t, cfg, "projects/register-2024-09.csv", string(reg)+
+				"SOF-077,Safer streets,2,Home Office,,Crime,Less crime,grant,2024-04-01,2026-03-31,500000.00,did,3\n")
+		},
 	}
 	if out := runBatch(t, cfg, now, false); out.Run.WarehouseBuild != "full" {
 		t.Fatalf("first night: %q build, want full", out.Run.WarehouseBuild)
@@ -78,7 +108,7 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 		}
 		// The run record counts the data tests as the warehouse's _checks has them.
 		warned := queryText(t, cfg, "SELECT count(*)::VARCHAR FROM _checks WHERE rows > 0 AND severity = 'warn'")
-		if got := fmt.Sprint(out.Run.ChecksWarned); got != warned[0][0] || out.Run.ChecksFailed != 0 || len(out.Checks) == 0 || out.Tables["scale_up_candidates"] != 4 {
+		if got := fmt.Sprint(out.Run.ChecksWarned); got != warned[0][0] || out.Run.ChecksFailed != 0 || len(out.Checks) == 0 || out.Tables["scale_up_candidates"] < 4 {
 			t.Errorf("night %d: run record %d warned, %d failed, %d checks, tables %v; _checks has %s warned",
 				i+2, out.Run.ChecksWarned, out.Run.ChecksFailed, len(out.Checks), out.Tables, warned[0][0])
 		}
