@@ -91,7 +91,8 @@ func (b *batch) exportKey(fp string) string {
 }
 
 // build builds the warehouse, exports from it and publishes both, and returns the SHA-256
-// of the published warehouse file.
+// of the published warehouse file and its fsutil.Identity once published (nil where the
+// system gives none).
 func (b *batch) build(ctx context.Context, files []ledger.File, pub published, out *Outcome) (string, *fsutil.Identity, error) {
 	runs, err := b.led.Runs()
 	if err != nil {
