@@ -19,6 +19,7 @@ import (
 
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/history"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/ledger"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/workspace"
@@ -271,6 +272,9 @@ func (b *batch) cleanLeftovers() error {
 		filepath.Join(b.ws.State(), ".*.tmp-*"),
 		filepath.Join(b.ws.Exports(), ".*.tmp*"), // export.Run writes .<name>.tmp.<ext>
 		filepath.Join(b.ws.Warehouse(), ".*.tmp-*"),
+		// a scorecard staged for the lake's history by a batch that stopped before it
+		// published (history.Stage)
+		filepath.Join(history.Dir(b.ws.Lake()), ".*.tmp"),
 	} {
 		leftovers, err := filepath.Glob(pattern)
 		if err != nil {

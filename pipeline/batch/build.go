@@ -21,6 +21,13 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	// out names only what this batch published: a build whose data tests failed leaves
 	// the warehouse and exports as they were, and names none.
 	var out Outcome
+	// What build read from the new file for recordPublished is staged until then; a batch
+	// that stops on the way leaves none of it behind (recordPublished has moved it in
+	// place when it ran).
+	defer func() {
+		b.ready.discard()
+		b.ready = nil
+	}()
 	b.stage = "keeping the published scorecard in the lake's history"
 	if err := recordPublished(ctx, b.ws, b.log, nil); err != nil {
 		return out, err

@@ -23,7 +23,9 @@ import (
 //     what the published file says of its build and data tests (else `sofpipe runs` would
 //     call abandoned the batch the warehouse's _runs calls published), and
 //     state/published.json is brought up to date with it;
-//   - any other is recorded as abandoned.
+//   - any other is recorded as abandoned;
+//   - and the latest run, when it recorded itself failed although its warehouse is the
+//     live one (it failed after publishing), is recorded as published, as above.
 //
 // Files such a run had claimed in the inbox are dealt with by ingestInbox: removed when
 // their delivery is recorded, read again otherwise. It returns runs as recorded now.
@@ -33,6 +35,13 @@ func (b *batch) recoverRuns(ctx context.Context, runs []ledger.Run) ([]ledger.Ru
 		if r.Status == StatusRunning {
 			stopped = append(stopped, i)
 		}
+	}
+	// A run that failed after its warehouse went live (the disk filled as it wrote
+	// state/, say) recorded itself failed; the live file's _runs calls it published.
+	// Only the latest run can be that one, and only then is the live file opened.
+	var failedLive bool
+	if n := len(runs); n > 0 && runs[n-1].Status == StatusFailed {
+		stopped, failedLive = append(stopped, n-1), true
 	}
 	if len(stopped) == 0 {
 		return runs, nil
@@ -47,6 +56,19 @@ func (b *batch) recoverRuns(ctx context.Context, runs []ledger.Run) ([]ledger.Ru
 	}
 	for _, i := range stopped {
 		r := &runs[i]
+		if r.Status == StatusFailed {
+			if !failedLive || live == nil || live.BatchID != r.BatchID {
+				continue // it failed before publishing: its record stands
+			}
+			if err := b.recordLive(r, live, "published; then it failed ("+r.Message+"), and the next batch completed its record"); err != nil {
+				return nil, err
+			}
+			if err := b.led.SaveRun(*r); err != nil {
+				return nil, err
+			}
+			b.log.Warn("an earlier batch failed after it published: its record is completed", "earlier_batch", r.BatchID)
+			continue
+		}
 		recorded := map[string]bool{}
 		for _, d := range r.Deliveries {
 			recorded[d.SHA256] = true
@@ -68,13 +90,7 @@ func (b *batch) recoverRuns(ctx context.Context, runs []ledger.Run) ([]ledger.Ru
 				return nil, err
 			}
 		} else if live != nil && live.BatchID == r.BatchID {
-			r.Status = StatusPublished
-			r.Message = "the process stopped after publishing, before it finished its record; the record was completed by the next batch"
-			r.Warehouse = b.ws.WarehouseFile()
-			r.WarehouseBuild = live.Kind
-			r.Fingerprint = live.Fingerprint
-			r.ChecksFailed, r.ChecksWarned = live.ChecksFailed, live.ChecksWarned
-			if err := b.adoptLive(live); err != nil {
+			if err := b.recordLive(r, live, "the process stopped after publishing, before it finished its record; the record was completed by the next batch"); err != nil {
 				return nil, err
 			}
 		} else {
@@ -87,6 +103,18 @@ func (b *batch) recoverRuns(ctx context.Context, runs []ledger.Run) ([]ledger.Ru
 		b.log.Warn("an earlier batch stopped part way: its record is completed", "earlier_batch", r.BatchID, "status", r.Status, "deliveries", len(r.Deliveries))
 	}
 	return runs, nil
+}
+
+// recordLive records r as the run that published the live warehouse, as its own _build
+// and _runs describe it, and brings state/published.json up to date with it.
+func (b *batch) recordLive(r *ledger.Run, live *warehouse.Stamp, message string) error {
+	r.Status = StatusPublished
+	r.Message = message
+	r.Warehouse = b.ws.WarehouseFile()
+	r.WarehouseBuild = live.Kind
+	r.Fingerprint = live.Fingerprint
+	r.ChecksFailed, r.ChecksWarned = live.ChecksFailed, live.ChecksWarned
+	return b.adoptLive(live)
 }
 
 // countFile adds a committed file to a run's counts, as ingestOne does.
