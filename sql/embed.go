@@ -4,7 +4,13 @@
 //
 // Models run in file-name order; each file is one or more DuckDB statements. A model may
 // also have an incremental form under incremental/, with the same name, which an
-// incremental build runs instead (pipeline/warehouse). A data test is a
+// incremental build runs instead (pipeline/warehouse). A model whose table is made from one
+// raw table alone declares so on its first line, and an incremental build to which no file
+// of that dataset came leaves its table as it is:
+//
+//	-- restates: projects   (the table is a function of raw_projects)
+//
+// A data test is a
 // SELECT that returns the offending rows; its first line declares its severity:
 //
 //	-- severity: error   (rows found: the warehouse is not published)
@@ -39,10 +45,22 @@ type Script struct {
 	Name     string   // file name without .sql, e.g. "040_project_scorecard"
 	SQL      string   // the file's text
 	Severity Severity // data tests only
+	// Restates is the dataset whose raw table alone a model reads, when its first line
+	// declares one ("-- restates: projects"); models only.
+	Restates string
 }
 
 // Models returns the model scripts in the order they must run.
-func Models() ([]Script, error) { return load("models") }
+func Models() ([]Script, error) {
+	scripts, err := load("models")
+	for i := range scripts {
+		first, _, _ := strings.Cut(scripts[i].SQL, "\n")
+		if ds, ok := strings.CutPrefix(strings.TrimSpace(first), "-- restates:"); ok {
+			scripts[i].Restates = strings.TrimSpace(ds)
+		}
+	}
+	return scripts, err
+}
 
 // Incremental returns the incremental forms of models, by model name.
 func Incremental() (map[string]Script, error) {

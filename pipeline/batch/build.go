@@ -2,8 +2,11 @@ package batch
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -201,10 +204,19 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		sum string
 		err error
 	}
+	// The file is opened once: its digest is taken through this handle, and its identity
+	// once published is read from it, so the two are of the same file.
+	built, err := os.Open(buildPath)
+	if err != nil {
+		os.Remove(buildPath)
+		return "", nil, err
+	}
+	defer built.Close()
 	digested := make(chan digest, 1)
 	go func() {
-		sum, err := fileSHA256(buildPath)
-		digested <- digest{sum, err}
+		h := sha256.New()
+		_, err := io.Copy(h, io.NewSectionReader(built, 0, 1<<62))
+		digested <- digest{hex.EncodeToString(h.Sum(nil)), err}
 	}()
 	type readying struct {
 		r   *readied
@@ -212,7 +224,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	}
 	readied := make(chan readying, 1)
 	go func() {
-		r, err := readyRecord(ctx, b.ws, buildPath, b.run.BatchID)
+		r, err := readyRecord(ctx, b.ws, buildPath, b.run.BatchID, b.cfg.Warehouse)
 		readied <- readying{r, err}
 	}()
 	_, err = export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
@@ -249,12 +261,18 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	// The file's identity as published: while the live file keeps it, the next
 	// incremental build takes its bytes for these without reading them (warehouse.Input),
 	// and recordPublished uses what was read from it before.
+	// It is the digested file's identity, and only while the live path still names that
+	// file.
 	var published *fsutil.Identity
-	if id, ok, err := fsutil.IdentityOfPath(b.ws.WarehouseFile()); err == nil && ok {
-		published = &id
-		if ready.r != nil {
-			ready.r.live.Identity = published
-			b.ready = ready.r
+	if info, err := built.Stat(); err == nil {
+		id, ok := fsutil.IdentityOf(info)
+		live, liveOK, err := fsutil.IdentityOfPath(b.ws.WarehouseFile())
+		if ok && liveOK && err == nil && live == id {
+			published = &id
+			if ready.r != nil {
+				ready.r.live.Identity = published
+				b.ready = ready.r
+			}
 		}
 	}
 	written, err := publishExports(staging, b.ws.Exports())

@@ -51,7 +51,7 @@ type checker struct {
 }
 
 var (
-	writePattern = regexp.MustCompile(`(?i)\b(?:CREATE\s+OR\s+REPLACE\s+TABLE|CREATE\s+TABLE|INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)`)
+	writePattern = regexp.MustCompile(`(?i)\b(?:CREATE\s+(?:OR\s+REPLACE\s+)?TABLE(?:\s+IF\s+NOT\s+EXISTS)?|INSERT\s+(?:OR\s+(?:REPLACE|IGNORE)\s+)?INTO|MERGE\s+INTO|UPDATE|DELETE\s+FROM)\s+([a-z_][a-z0-9_]*)`)
 	tempPattern  = regexp.MustCompile(`(?i)\bTEMP(?:ORARY)?\s+TABLE\s+([a-z_][a-z0-9_]*)`)
 	wordPattern  = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 )
@@ -132,6 +132,9 @@ func (c *checker) nextTest() (int, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for {
+		if c.stopped {
+			return 0, false
+		}
 		left := false
 		for i := range c.tests {
 			if c.started[i] {
@@ -143,7 +146,7 @@ func (c *checker) nextTest() (int, bool) {
 				return i, true
 			}
 		}
-		if !left || c.stopped {
+		if !left {
 			return 0, false
 		}
 		c.changed.Wait()
@@ -187,7 +190,7 @@ func (c *checker) wait() ([]Check, error) {
 	return c.checks, nil
 }
 
-// stop lets no further test start and waits for those running (a build that failed).
+// stop lets no further test start, and waits for those running (a build that failed).
 func (c *checker) stop() {
 	c.mu.Lock()
 	c.stopped = true

@@ -1,7 +1,9 @@
 package warehouse
 
 import (
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	sqlmodels "github.com/evaluation-taskforce/sofpipe/sql"
@@ -45,6 +47,21 @@ func TestChecksWaitForTheModelsTheyRead(t *testing.T) {
 			}
 		}
 	}
+	// A model's writes are what tests wait on: each model's are seen, at least the table of
+	// its name (011, which makes the view spend_lines, flags spend_versions).
+	for _, m := range models {
+		own := strings.SplitN(m.Name, "_", 2)[1]
+		if under, ok := views[own]; ok {
+			own = under
+		}
+		var writes []string
+		for _, w := range writePattern.FindAllStringSubmatch(m.SQL+"\n"+forms[m.Name].SQL, -1) {
+			writes = append(writes, strings.ToLower(w[1]))
+		}
+		if !slices.Contains(writes, own) {
+			t.Errorf("%s: the writes seen in its SQL, %v, miss %s", m.Name, writes, own)
+		}
+	}
 	// A test waits until its models are built, then runs.
 	i := slices.IndexFunc(c.tests, func(s sqlmodels.Script) bool { return s.Name == "deflators_valid" })
 	if c.ready(i) {
@@ -57,8 +74,9 @@ func TestChecksWaitForTheModelsTheyRead(t *testing.T) {
 }
 
 // TestRestatementModelsReadOneRawTable: the models an incremental build may leave as they
-// are when their dataset gained no file read nothing but its raw table; every other model
-// reads more (or not only a raw table) and always runs.
+// are when their dataset gained no file are those that declare so ("-- restates:"), and
+// each of them reads nothing but that dataset's raw table, as far as its FROM and JOIN
+// clauses (comments aside) and the absence of comma joins tell.
 func TestRestatementModelsReadOneRawTable(t *testing.T) {
 	models, err := sqlmodels.Models()
 	if err != nil {
@@ -66,13 +84,28 @@ func TestRestatementModelsReadOneRawTable(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, m := range models {
-		if ds, ok := readsOneRawTable(m.SQL); ok {
-			got[m.Name] = ds
+		if m.Restates == "" {
+			continue
+		}
+		got[m.Name] = m.Restates
+		var code strings.Builder
+		for line := range strings.Lines(m.SQL) {
+			code.WriteString(strings.SplitN(line, "--", 2)[0])
+		}
+		tables := map[string]bool{}
+		for _, r := range regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)(\s*,)?`).FindAllStringSubmatch(code.String(), -1) {
+			tables[strings.ToLower(r[1])] = true
+			if r[2] != "" {
+				t.Errorf("%s: a comma join after %s: name every table with JOIN", m.Name, r[1])
+			}
+		}
+		if len(tables) != 1 || !tables["raw_"+m.Restates] {
+			t.Errorf("%s declares it restates %s but reads %v", m.Name, m.Restates, tables)
 		}
 	}
 	want := map[string]string{"010_projects": "projects", "012_outcomes": "outcomes", "013_lessons": "lessons", "014_gdp_deflators": "gdp_deflators"}
 	if len(got) != len(want) {
-		t.Errorf("models reading one raw table: %v, want %v", got, want)
+		t.Errorf("models that restate one dataset: %v, want %v", got, want)
 	}
 	for m, ds := range want {
 		if got[m] != ds {

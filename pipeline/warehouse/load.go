@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -227,9 +226,9 @@ func only(files []ledger.File, shas []string) []ledger.File {
 
 // incrementalModels lists newFiles in the temporary table _new_files and returns models
 // with each model that has an incremental form (forms, sql/incremental) replaced by it,
-// and without each model that reads nothing but the raw table of a dataset no new file
-// belongs to (gained lists those that have one): its table, in the base, is already what
-// it would make (010_projects on a night that brought no register, say).
+// and without each model that declares it restates a dataset no new file belongs to
+// (Script.Restates; gained lists the datasets that have one): its table, in the base, is
+// already what it would make (010_projects on a night that brought no register, say).
 func incrementalModels(ctx context.Context, db querier, models []sqlmodels.Script, forms map[string]sqlmodels.Script, newFiles []string, gained map[string]bool) ([]sqlmodels.Script, error) {
 	if _, err := db.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE _new_files (file_sha256 VARCHAR)"); err != nil {
 		return nil, fmt.Errorf("warehouse: _new_files: %w", err)
@@ -244,37 +243,12 @@ func incrementalModels(ctx context.Context, db querier, models []sqlmodels.Scrip
 		if f, ok := forms[m.Name]; ok {
 			m = f
 		}
-		if ds, ok := readsOneRawTable(m.SQL); ok && !gained[ds] {
+		if m.Restates != "" && !gained[m.Restates] {
 			continue
 		}
 		out = append(out, m)
 	}
 	return out, nil
-}
-
-var readPattern = regexp.MustCompile(`(?i)\b(?:FROM|JOIN)\s+([a-z_][a-z0-9_]*)`)
-
-// readsOneRawTable reports whether text (a model's SQL, comments aside) reads from one
-// table only, raw_<dataset> of a dataset of the contract, and which dataset.
-func readsOneRawTable(text string) (string, bool) {
-	var code strings.Builder
-	for line := range strings.Lines(text) {
-		code.WriteString(strings.SplitN(line, "--", 2)[0])
-	}
-	tables := map[string]bool{}
-	for _, m := range readPattern.FindAllStringSubmatch(code.String(), -1) {
-		tables[strings.ToLower(m[1])] = true
-	}
-	if len(tables) != 1 {
-		return "", false
-	}
-	for t := range tables {
-		if ds, ok := strings.CutPrefix(t, "raw_"); ok {
-			_, known := contract.Lookup(ds)
-			return ds, known
-		}
-	}
-	return "", false
 }
 
 // startFromBase copies in.Base to in.Path and decides, from the copy's own build record
@@ -343,10 +317,10 @@ func copyBase(from, to, wantSHA256 string, published *fsutil.Identity) error {
 		return err
 	}
 	// The build's first checkpoint syncs the file; the disk writes the copy meanwhile.
-	go func() {
-		fsutil.StartWriteback(dst)
-		dst.Close() // a write error surfaces in that sync
-	}()
+	fsutil.StartWriteback(dst)
+	if err := dst.Close(); err != nil {
+		return err
+	}
 	if w == dst {
 		return nil
 	}

@@ -314,7 +314,9 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		return res, err
 	}
 	// From here on tables are built with ORDER BY and read in that order (the marts are
-	// exported with SELECT *): insertion order must hold.
+	// exported with SELECT *): insertion order must hold. (An incremental build's forms of
+	// 015, 016 and 020 add their changed rows at the end instead: nothing reads those
+	// tables in order.)
 	if _, err := conn.ExecContext(ctx, "SET preserve_insertion_order = true"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
@@ -442,7 +444,7 @@ func releaseMemory(ctx context.Context, db querier, limit string, exclusive func
 }
 
 // ApplyResources sets DuckDB's memory limit and threads on db as r says; empty and zero
-// leave DuckDB's defaults. db must hold a single connection, since settings belong to it.
+// leave DuckDB's defaults. Both are settings of the whole database, for every connection.
 func ApplyResources(ctx context.Context, db querier, r config.Warehouse) error {
 	if r.MemoryLimit != "" {
 		if _, err := db.ExecContext(ctx, "SET memory_limit = "+quote(r.MemoryLimit)); err != nil {

@@ -1,3 +1,4 @@
+-- restates: projects
 -- projects: the project register as it stands now, one row per project_id.
 --
 -- Why: raw_projects holds every accepted row of every ingested file, superseded versions

@@ -1,3 +1,4 @@
+-- restates: outcomes
 -- outcomes: every outcome measurement as it stands now (the restatement rule of
 -- 010_projects.sql). Natural key: project_id, outcome_id, period_end — the grain DESIGN.md
 -- gives, so exactly one row per key: where the latest file carries a key twice, the row on

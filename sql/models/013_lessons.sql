@@ -1,3 +1,4 @@
+-- restates: lessons
 -- lessons: every lesson as it stands now (the restatement rule of 010_projects.sql).
 -- Natural key: project_id, lesson_id, one row per key: where the latest file carries a key
 -- twice, the row on its later source line stands, so a repeated line does not count as two

@@ -1,3 +1,4 @@
+-- restates: gdp_deflators
 -- gdp_deflators: one index per financial year, the newest vintage delivered (the restatement
 -- rule of 010_projects.sql; DESIGN.md "gdp_deflators": a newer vintage supersedes the older).
 -- A newer file that lists only some years supersedes just those years. Two rows for one year

@@ -1,3 +1,5 @@
+//go:build linux || openbsd || dragonfly
+
 package fsutil
 
 import (
@@ -17,6 +19,6 @@ func IdentityOf(info os.FileInfo) (Identity, bool) {
 		Ino:     uint64(st.Ino),
 		Size:    info.Size(),
 		MtimeNs: info.ModTime().UnixNano(),
-		CtimeNs: st.Ctim.Sec*1e9 + st.Ctim.Nsec,
+		CtimeNs: int64(st.Ctim.Sec)*1e9 + int64(st.Ctim.Nsec),
 	}, true
 }
