@@ -2,11 +2,8 @@ package batch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -214,9 +211,8 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	defer built.Close()
 	digested := make(chan digest, 1)
 	go func() {
-		h := sha256.New()
-		_, err := io.Copy(h, io.NewSectionReader(built, 0, 1<<62))
-		digested <- digest{hex.EncodeToString(h.Sum(nil)), err}
+		sum, _, err := fsutil.SHA256Of(built)
+		digested <- digest{sum, err}
 	}()
 	type readying struct {
 		r   *readied

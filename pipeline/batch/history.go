@@ -124,11 +124,10 @@ func readyRecord(ctx context.Context, ws workspace.Workspace, path, batch string
 // isLive reports whether the live file, as info describes it, is the file r was read
 // from, and its batch.
 func (r *readied) isLive(info os.FileInfo) (string, bool) {
-	if r == nil || r.live.Identity == nil {
+	if r == nil {
 		return "", false
 	}
-	id, ok := fsutil.IdentityOf(info)
-	return r.live.Batch, ok && id == *r.live.Identity
+	return r.live.Batch, r.live.Is(info)
 }
 
 // discard drops what r staged; r may be nil.

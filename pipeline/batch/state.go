@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -137,11 +136,11 @@ func cachedDigest(f *os.File, stateDir string) (string, error) {
 			}
 		}
 	}
-	h := sha256.New()
-	if _, err := io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+	sum, _, err := fsutil.SHA256Of(f)
+	if err != nil {
 		return "", fmt.Errorf("batch: hash the executable: %w", err)
 	}
-	id.SHA256 = hex.EncodeToString(h.Sum(nil))
+	id.SHA256 = sum
 	if haveID && stateDir != "" {
 		// A cache that cannot be written costs the next run a hash, nothing else.
 		if b, err := json.Marshal(id); err == nil {

@@ -214,9 +214,18 @@ func SHA256File(path string) (sum string, size int64, err error) {
 		return "", 0, err
 	}
 	defer f.Close()
-	h := sha256.New()
-	if size, err = io.Copy(h, f); err != nil {
+	if sum, size, err = SHA256Of(f); err != nil {
 		return "", 0, fmt.Errorf("%s: %w", path, err)
+	}
+	return sum, size, nil
+}
+
+// SHA256Of returns the SHA-256 (hex) and size of the whole of the open file f, read from
+// its start whatever its offset, without moving the offset (f may be read elsewhere too).
+func SHA256Of(f *os.File) (sum string, size int64, err error) {
+	h := sha256.New()
+	if size, err = io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), size, nil
 }

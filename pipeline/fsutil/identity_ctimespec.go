@@ -2,23 +2,9 @@
 
 package fsutil
 
-import (
-	"os"
-	"syscall"
-)
+import "syscall"
 
-// IdentityOf returns the identity of the file info describes, and false where the system
-// gives no device and inode (then nothing may be taken on trust: read the file).
-func IdentityOf(info os.FileInfo) (Identity, bool) {
-	st, ok := info.Sys().(*syscall.Stat_t)
-	if !ok {
-		return Identity{}, false
-	}
-	return Identity{
-		Dev:     uint64(st.Dev),
-		Ino:     uint64(st.Ino),
-		Size:    info.Size(),
-		MtimeNs: info.ModTime().UnixNano(),
-		CtimeNs: int64(st.Ctimespec.Sec)*1e9 + int64(st.Ctimespec.Nsec),
-	}, true
+// ctimeNs is the inode's change time in nanoseconds (the field is Ctimespec here).
+func ctimeNs(st *syscall.Stat_t) int64 {
+	return int64(st.Ctimespec.Sec)*1e9 + int64(st.Ctimespec.Nsec)
 }

@@ -53,12 +53,20 @@ type LiveFile struct {
 // batchOf returns the batch of the live file at path: lf's, when the file still has lf's
 // identity, else its own _build record's (BatchOf).
 func (lf LiveFile) batchOf(ctx context.Context, path string, info os.FileInfo) (string, error) {
-	if lf.Batch != "" && lf.Identity != nil {
-		if id, ok := fsutil.IdentityOf(info); ok && id == *lf.Identity {
-			return lf.Batch, nil
-		}
+	if lf.Is(info) {
+		return lf.Batch, nil
 	}
 	return BatchOf(ctx, path)
+}
+
+// Is reports whether the file info describes is the one lf recorded (the same
+// fsutil.Identity), and so holds lf.Batch's warehouse.
+func (lf LiveFile) Is(info os.FileInfo) bool {
+	if lf.Batch == "" || lf.Identity == nil {
+		return false
+	}
+	id, ok := fsutil.IdentityOf(info)
+	return ok && id == *lf.Identity
 }
 
 // KeepInHistory links the live warehouse, if there is one, into historyDir as
