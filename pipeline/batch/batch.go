@@ -110,6 +110,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 		return out, b.failed(err)
 	}
 	defer func() {
+		b.baseCopy.Discard() // a batch that stopped before its build
 		if err != nil {
 			err = b.failed(err)
 		}
@@ -194,6 +195,9 @@ type batch struct {
 	// ready is what the warehouse this batch published needs recorded, read from the
 	// file before it was published (readyRecord).
 	ready *readied
+	// baseCopy is the copy of the published warehouse started while the inbox is read
+	// (startBaseCopy), until the build takes it.
+	baseCopy *warehouse.BaseCopy
 }
 
 // claimedFile is an inbox file a batch has claimed.

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -51,6 +52,8 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	_, markErr := os.Stat(b.ws.RebuildNeeded())
 	if pub.Fingerprint == fp && statErr == nil && !b.opt.ForceBuild && markErr != nil {
 		b.log.Info("nothing new since the last published warehouse: not rebuilt", "published_batch", pub.BatchID)
+		b.baseCopy.Discard()
+		b.baseCopy = nil
 		b.run.Status = StatusUnchanged
 		b.run.Warehouse = b.ws.WarehouseFile()
 	} else {
@@ -113,7 +116,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 			runs[i] = current
 		}
 	}
-	buildPath := filepath.Join(b.ws.Warehouse(), ".build-"+b.run.BatchID+".duckdb")
+	buildPath := b.buildPath()
 	in := warehouse.Input{
 		Path:        buildPath,
 		LakeDir:     b.ws.Lake(),
@@ -126,33 +129,34 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		Fingerprint: b.run.Fingerprint,
 		Progress:    b.buildProgress(),
 	}
-	_, markErr := os.Stat(b.ws.RebuildNeeded())
-	if b.opt.ForceBuild {
-		b.log.Info("full warehouse build", "why", "asked for (--force)")
-	} else if markErr == nil {
-		b.log.Info("full warehouse build", "why", "sofpipe verify --repair changed the lake")
-	} else if pub.RolledBack {
-		b.log.Info("full warehouse build", "why", "the published warehouse was put back by sofpipe rollback")
-	} else if pub.WarehouseSHA256 == "" {
-		b.log.Info("full warehouse build", "why", "no published warehouse with its digest on record")
+	if why := b.whyFull(pub); why != "" {
+		b.log.Info("full warehouse build", "why", why)
 	} else {
 		in.Base, in.BaseSHA256, in.BaseIdentity = b.ws.WarehouseFile(), pub.WarehouseSHA256, pub.WarehouseIdentity
 		in.NewFiles = func(base warehouse.BuildInfo) ([]string, string) { return b.filesSince(base, files) }
 	}
+	// The copy of the published warehouse started while the inbox was read, if any: the
+	// build starts from it, or removes it.
+	in.BaseCopy, b.baseCopy = b.baseCopy, nil
+	// The exports, the digest and what recordPublished needs are taken from the finished
+	// file while the build still has it open (finish); fin holds them.
+	fin := &finishing{staging: filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)}
+	defer fin.close()
+	in.Finished = func(ctx context.Context, db *sql.DB) error { return b.finish(ctx, db, buildPath, fin) }
 	res, err := warehouse.Build(ctx, in)
 	var ce *warehouse.ChecksError
-	if err != nil && res.Kind == "incremental" && !errors.As(err, &ce) && ctx.Err() == nil {
+	if err != nil && res.Kind == "incremental" && !errors.As(err, &ce) && ctx.Err() == nil && fin.err == nil {
 		// Whatever stopped the incremental build, a full build from the lake does not
 		// depend on it.
 		b.log.Warn("incremental warehouse build failed: building in full", "error", err)
-		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles = "", "", nil, nil
+		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles, in.BaseCopy = "", "", nil, nil, nil
 		res, err = warehouse.Build(ctx, in)
 	}
 	// DuckDB spills most of its work to disk, but not all of it: a build over spend spread
 	// across many files can still run out of memory at a small warehouse.memory_limit. A
 	// night's build should not fail for that: it is done again with twice the limit, then
 	// four times, and the log says to raise the setting.
-	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && warehouse.IsOutOfMemory(err) && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
+	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && warehouse.IsOutOfMemory(err) && fin.err == nil && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
 		bytes, perr := config.ParseMemoryLimit(limit)
 		if perr != nil {
 			break
@@ -162,7 +166,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		more := *in.Resources
 		more.MemoryLimit = limit
 		in.Resources = &more
-		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles = "", "", nil, nil
+		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles, in.BaseCopy = "", "", nil, nil, nil
 		res, err = warehouse.Build(ctx, in)
 	}
 	b.run.WarehouseBuild = res.Kind
@@ -187,67 +191,30 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		return "", nil, err
 	}
 	if err != nil {
+		os.RemoveAll(fin.staging)
 		return "", nil, err
 	}
-	// The exports are made from the new file before it is published, so a failed export
-	// leaves the last published warehouse and exports as they were.
-	staging := filepath.Join(b.ws.Exports(), ".staging-"+b.run.BatchID)
-	b.stage = "exporting the marts"
-	start := time.Now()
-	// Meanwhile the file's digest is taken, on the other core, and what the batch records
-	// once the file is live (its scorecard in the lake's history, its report page) is read
-	// from it: all only read the finished file.
-	type digest struct {
-		sum string
-		err error
-	}
-	// The file is opened once: its digest is taken through this handle, and its identity
-	// once published is read from it, so the two are of the same file.
-	built, err := os.Open(buildPath)
-	if err != nil {
-		os.Remove(buildPath)
-		return "", nil, err
-	}
-	defer built.Close()
-	digested := make(chan digest, 1)
-	go func() {
-		sum, _, err := fsutil.SHA256Of(built)
-		digested <- digest{sum, err}
-	}()
-	type readying struct {
-		r   *readied
-		err error
-	}
-	readied := make(chan readying, 1)
-	go func() {
-		r, err := readyRecord(ctx, b.ws, buildPath, b.run.BatchID, b.cfg.Warehouse)
-		readied <- readying{r, err}
-	}()
-	_, err = export.Run(ctx, buildPath, staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
-	b.run.ExportSeconds = time.Since(start).Seconds()
-	d, ready := <-digested, <-readied
-	defer func() {
-		if b.ready != ready.r {
-			ready.r.discard() // not handed to recordPublished
+	// The exports, the digest and what recordPublished needs were taken from the finished
+	// file by finish, before DuckDB closed it. The digest is of the bytes as finish found
+	// them: should the close have changed the file after all, it is taken again.
+	d := <-fin.digested
+	if d.err == nil {
+		if now, err := fin.built.Stat(); err != nil || identityStamp(now) != identityStamp(fin.info) {
+			b.log.Warn("the warehouse file changed as DuckDB closed it: its digest is taken again", "file", buildPath)
+			d.sum, _, d.err = fsutil.SHA256Of(fin.built)
 		}
-	}()
-	if ready.err != nil {
-		// Not a reason to withhold the warehouse: recordPublished reads the live file.
-		b.log.Warn("the scorecard history and report could not be read from the new warehouse before publishing it: they are read once it is live", "error", ready.err)
 	}
-	if err == nil {
-		err = d.err
-	}
-	if err != nil {
+	if d.err != nil {
 		os.Remove(buildPath)
-		os.RemoveAll(staging)
-		return "", nil, err
+		os.RemoveAll(fin.staging)
+		return "", nil, d.err
 	}
+	ready := fin.ready
 	sum := d.sum
 	b.stage = "publishing the warehouse"
 	if err := b.recordDigest(sum, pub.BatchID); err != nil {
 		os.Remove(buildPath)
-		os.RemoveAll(staging)
+		os.RemoveAll(fin.staging)
 		return "", nil, err
 	}
 	if err := warehouse.Publish(ctx, buildPath, b.ws.WarehouseFile(), b.ws.WarehouseHistory(), b.cfg.KeepWarehouses, warehouse.LiveFile{Batch: pub.BatchID, Identity: pub.WarehouseIdentity}); err != nil {
@@ -260,23 +227,138 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	// It is the digested file's identity, and only while the live path still names that
 	// file.
 	var published *fsutil.Identity
-	if info, err := built.Stat(); err == nil {
+	if info, err := fin.built.Stat(); err == nil {
 		id, ok := fsutil.IdentityOf(info)
 		live, liveOK, err := fsutil.IdentityOfPath(b.ws.WarehouseFile())
 		if ok && liveOK && err == nil && live == id {
 			published = &id
-			if ready.r != nil {
-				ready.r.live.Identity = published
-				b.ready = ready.r
+			if ready != nil {
+				ready.live.Identity = published
+				b.ready = ready
+				fin.ready = nil // handed over
 			}
 		}
 	}
-	written, err := publishExports(staging, b.ws.Exports())
+	written, err := publishExports(fin.staging, b.ws.Exports())
 	if err != nil {
 		return "", nil, err
 	}
 	out.Exports = written
 	return sum, published, nil
+}
+
+// buildPath is where the batch builds its warehouse, beside the published one.
+func (b *batch) buildPath() string {
+	return filepath.Join(b.ws.Warehouse(), ".build-"+b.run.BatchID+".duckdb")
+}
+
+// whyFull says why the build cannot start from the published warehouse, as pub records
+// it, or "" when it may try (filesSince decides, from the copy's own build record).
+func (b *batch) whyFull(pub published) string {
+	if b.opt.ForceBuild {
+		return "asked for (--force)"
+	}
+	if _, err := os.Stat(b.ws.RebuildNeeded()); err == nil {
+		return "sofpipe verify --repair changed the lake"
+	}
+	if pub.RolledBack {
+		return "the published warehouse was put back by sofpipe rollback"
+	}
+	if pub.WarehouseSHA256 == "" {
+		return "no published warehouse with its digest on record"
+	}
+	return ""
+}
+
+// startBaseCopy starts the copy of the published warehouse that an incremental build
+// starts from (warehouse.StartBaseCopy), unless it has started or the build will be full:
+// called as the inbox shows a file, so that the disk copies while the file is read.
+func (b *batch) startBaseCopy() {
+	if b.baseCopy != nil {
+		return
+	}
+	pub, err := readState(filepath.Join(b.ws.State(), "published.json"))
+	if err != nil || b.whyFull(pub) != "" {
+		return // the build says why
+	}
+	b.baseCopy = warehouse.StartBaseCopy(b.ws.WarehouseFile(), b.buildPath(), pub.WarehouseSHA256, pub.WarehouseIdentity)
+}
+
+// finishing is what a batch takes from its build's finished file before DuckDB closes it
+// (batch.finish), for the publish that follows.
+type finishing struct {
+	staging  string      // the exports, written here and published beside the warehouse
+	built    *os.File    // the finished file, opened once: digested through this handle
+	info     os.FileInfo // built as it was when its digest began
+	digested chan digest // the digest of built, once taken
+	ready    *readied    // for recordPublished, until handed to it
+	err      error       // finish's error: the build is not made again for it
+}
+
+type digest struct {
+	sum string
+	err error
+}
+
+// close releases what finish left that was not handed on.
+func (fin *finishing) close() {
+	if fin.built != nil {
+		fin.built.Close()
+		fin.built = nil
+	}
+	fin.ready.discard()
+	fin.ready = nil
+}
+
+// finish is the build's warehouse.Input.Finished: with the file at buildPath built and
+// checkpointed, and still open in db, it writes the exports to fin.staging and reads what
+// recordPublished will need (readyRecord) through db, while the file's digest is taken on
+// the other core. All only read the file. The exports are made before the file is
+// published, so a failed export leaves the last published warehouse and exports as they
+// were.
+func (b *batch) finish(ctx context.Context, db *sql.DB, buildPath string, fin *finishing) error {
+	fin.close() // what an earlier build of this batch left
+	b.stage = "exporting the marts"
+	start := time.Now()
+	built, err := os.Open(buildPath)
+	if err == nil {
+		fin.built = built
+		fin.info, err = built.Stat()
+	}
+	if err != nil {
+		fin.err = err
+		return err
+	}
+	fin.digested = make(chan digest, 1)
+	go func() {
+		sum, _, err := fsutil.SHA256Of(built)
+		fin.digested <- digest{sum, err}
+	}()
+	type readying struct {
+		r   *readied
+		err error
+	}
+	readied := make(chan readying, 1)
+	go func() {
+		r, err := readyRecord(ctx, b.ws, db, b.run.BatchID)
+		readied <- readying{r, err}
+	}()
+	_, err = export.Write(ctx, db, fin.staging, export.Options{SuppressBelow: b.cfg.Export.SuppressBelow})
+	b.run.ExportSeconds = time.Since(start).Seconds()
+	ready := <-readied
+	fin.ready = ready.r
+	if ready.err != nil {
+		// Not a reason to withhold the warehouse: recordPublished reads the live file.
+		b.log.Warn("the scorecard history and report could not be read from the new warehouse before publishing it: they are read once it is live", "error", ready.err)
+	}
+	if err != nil {
+		<-fin.digested // done with built
+		fin.digested <- digest{err: err}
+		fin.err = err
+		os.RemoveAll(fin.staging)
+		return err
+	}
+	return nil
 }
 
 // maxBuildsSinceFull bounds a chain of incremental builds: at least every seventh build is

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/history"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/report"
@@ -99,21 +98,12 @@ type readied struct {
 	pageErr error
 }
 
-// readyRecord reads from the finished build file at path what recordPublished will need
-// once it is live as batch's warehouse, within the build's resources. It runs while the
-// file's digest is taken, so that a night does not wait for it after the publish.
-func readyRecord(ctx context.Context, ws workspace.Workspace, path, batch string, resources config.Warehouse) (*readied, error) {
-	db, err := warehouse.Open(path, true)
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	// Within the limits the build had: it runs beside the export and the digest.
-	db.SetMaxOpenConns(1)
-	if err := warehouse.ApplyResources(ctx, db, resources); err != nil {
-		return nil, err
-	}
+// readyRecord reads from the finished build, open in db, what recordPublished will need
+// once it is live as batch's warehouse. It runs while the file's digest is taken and its
+// exports are written, so that a night does not wait for it after the publish.
+func readyRecord(ctx context.Context, ws workspace.Workspace, db *sql.DB, batch string) (*readied, error) {
 	r := &readied{live: warehouse.LiveFile{Batch: batch}}
+	var err error
 	if r.history, err = history.Stage(ctx, db, ws.Lake(), batch); err != nil {
 		return nil, err
 	}

@@ -255,6 +255,9 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 			b.run.FilesDuplicate++
 		} else {
 			arrival++
+			// A file to read: the disk copies the published warehouse for the build
+			// meanwhile.
+			b.startBaseCopy()
 			b.stage = "reading " + f.rel + " into the lake"
 			rec, err := b.ingestOne(ctx, f, sha, size, arrival)
 			if err != nil {

@@ -1,15 +1,20 @@
 package batch_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/evaluation-taskforce/sofpipe/pipeline/batch"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/config"
+	"github.com/evaluation-taskforce/sofpipe/pipeline/fsutil"
 	"github.com/evaluation-taskforce/sofpipe/pipeline/warehouse"
 )
 
@@ -257,4 +262,72 @@ func TestChangedWarehouseIsNoBase(t *testing.T) {
 	changedOn := warehouseTables(t, cfg, "_runs", "_build")
 	runBatch(t, cfg, now, true)
 	sameTables(t, "the build after the change", warehouseTables(t, cfg, "_runs", "_build"), changedOn)
+}
+
+// TestBaseCopyWhileReading: the copy of the published warehouse that an incremental build
+// starts from is made while the night's files are read (warehouse.StartBaseCopy), and no
+// copy is left beside the published file whatever the night comes to: a batch cancelled
+// between two files, a build from the copy, a night whose only file was delivered before,
+// a forced full build. The digest recorded for each published file, taken while the build
+// still had the file open (batch.finish), is the file's own.
+func TestBaseCopyWhileReading(t *testing.T) {
+	cfg := newWorkspace(t, goldenInbox)
+	now := clock()
+	runBatch(t, cfg, now, false)
+	live := filepath.Join(cfg.Workspace, "warehouse", "sof.duckdb")
+	check := func(night string) {
+		t.Helper()
+		if left, _ := filepath.Glob(filepath.Join(cfg.Workspace, "warehouse", ".build-*")); len(left) > 0 {
+			t.Errorf("%s: left %v beside the published warehouse", night, left)
+		}
+		b, err := os.ReadFile(filepath.Join(cfg.Workspace, "state", "published.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pub struct {
+			SHA256 string `json:"warehouse_sha256"`
+		}
+		if err := json.Unmarshal(b, &pub); err != nil {
+			t.Fatal(err)
+		}
+		if sum, _, err := fsutil.SHA256File(live); err != nil || sum != pub.SHA256 {
+			t.Errorf("%s: the published warehouse's SHA-256 is %s (%v), recorded as %s", night, sum, err, pub.SHA256)
+		}
+	}
+
+	writeInbox(t, cfg, "spend/night-1.csv", fmt.Sprintf(oneLineSpend, "1.00"))
+	writeInbox(t, cfg, "spend/night-2.csv", fmt.Sprintf(oneLineSpend, "2.00"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opt := batch.WithReached(batch.Options{Version: "test", Now: now}, func(point string) {
+		if point == "file committed" {
+			cancel()
+		}
+	})
+	if out, err := batch.Run(ctx, cfg, opt); err == nil || out.Run.Status != batch.StatusCancelled {
+		t.Fatalf("batch cancelled after its first file: %q, %v; want cancelled", out.Run.Status, err)
+	}
+	// Nor is one still being made: a copy the batch did not wait for would appear now.
+	time.Sleep(100 * time.Millisecond)
+	check("a batch cancelled between two files")
+
+	if out := runBatch(t, cfg, now, false); out.Run.WarehouseBuild != "incremental" {
+		t.Errorf("the night after: %q build, want incremental", out.Run.WarehouseBuild)
+	}
+	check("an incremental build")
+	if got := actualOfT1(t, cfg); got != "2.00" {
+		t.Errorf("T-1: %s, want 2.00", got)
+	}
+
+	writeInbox(t, cfg, "spend/night-1-again.csv", fmt.Sprintf(oneLineSpend, "1.00"))
+	if out := runBatch(t, cfg, now, false); out.Run.Status != batch.StatusUnchanged || out.Run.FilesDuplicate != 1 {
+		t.Errorf("a night with a file delivered before: %q, %d duplicates; want unchanged, 1", out.Run.Status, out.Run.FilesDuplicate)
+	}
+	check("a night with nothing new")
+
+	writeInbox(t, cfg, "spend/night-3.csv", fmt.Sprintf(oneLineSpend, "3.00"))
+	if out := runBatch(t, cfg, now, true); out.Run.WarehouseBuild != "full" {
+		t.Errorf("a forced build: %q, want full", out.Run.WarehouseBuild)
+	}
+	check("a forced full build")
 }

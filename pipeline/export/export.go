@@ -5,6 +5,7 @@ package export
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,15 +59,20 @@ func Paths(dir string, opt Options) []string {
 // Run writes every table of Tables(opt) from the warehouse file into dir as .parquet and
 // .csv, and returns the paths written.
 func Run(ctx context.Context, warehousePath, dir string, opt Options) ([]string, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("export: %w", err)
-	}
 	db, err := warehouse.Open(warehousePath, true)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
 	db.SetMaxOpenConns(1)
+	return Write(ctx, db, dir, opt)
+}
+
+// Write is Run for a warehouse already open in db (a batch's build, once finished).
+func Write(ctx context.Context, db *sql.DB, dir string, opt Options) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
 	var written []string
 	for _, t := range Tables(opt) {
 		for _, format := range formats {

@@ -29,11 +29,15 @@ func Load(ctx context.Context, path string) (report.Data, error) {
 	return d, nil
 }
 
-// LoadFrom is Load for a warehouse already open; it leaves db holding one connection.
+// LoadFrom is Load for a warehouse already open. It reads through one connection of db's
+// (the temporary view below is the connection's), so db may serve others meanwhile.
 func LoadFrom(ctx context.Context, db *sql.DB) (report.Data, error) {
 	var d report.Data
-	// One connection: the temporary view below is the connection's.
-	db.SetMaxOpenConns(1)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return d, err
+	}
+	defer conn.Close()
 	// since_last is read by more than one query: made once, as a temporary view (a
 	// read-only warehouse allows it, and a kept warehouse built before the view existed
 	// reports all the same).
@@ -41,7 +45,7 @@ func LoadFrom(ctx context.Context, db *sql.DB) (report.Data, error) {
 	if err != nil {
 		return d, err
 	}
-	if _, err := db.ExecContext(ctx, view); err != nil {
+	if _, err := conn.ExecContext(ctx, view); err != nil {
 		return d, fmt.Errorf("since_last: %w", err)
 	}
 	steps := []struct {
@@ -139,7 +143,7 @@ func LoadFrom(ctx context.Context, db *sql.DB) (report.Data, error) {
 		if err != nil {
 			return d, err
 		}
-		if err := each(ctx, db, q, s.read); err != nil {
+		if err := each(ctx, conn, q, s.read); err != nil {
 			return d, fmt.Errorf("query %s: %w", s.query, err)
 		}
 	}
@@ -148,8 +152,8 @@ func LoadFrom(ctx context.Context, db *sql.DB) (report.Data, error) {
 	return d, nil
 }
 
-func each(ctx context.Context, db *sql.DB, q string, read func(*sql.Rows) error) error {
-	rows, err := db.QueryContext(ctx, q)
+func each(ctx context.Context, conn *sql.Conn, q string, read func(*sql.Rows) error) error {
+	rows, err := conn.QueryContext(ctx, q)
 	if err != nil {
 		return err
 	}

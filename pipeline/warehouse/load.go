@@ -251,17 +251,25 @@ func incrementalModels(ctx context.Context, db querier, models []sqlmodels.Scrip
 	return out, nil
 }
 
-// startFromBase copies in.Base to in.Path and decides, from the copy's own build record
-// (base), whether the build may go on from it: it returns the copy open for the build and
-// the files to add, or why the build must be full, having removed the copy.
+// startFromBase copies in.Base to in.Path (or waits for in.BaseCopy to) and decides, from
+// the copy's own build record (base), whether the build may go on from it: it returns the
+// copy open for the build and the files to add, or why the build must be full, having
+// removed the copy.
 func startFromBase(ctx context.Context, in Input) (db *sql.DB, base BuildInfo, newFiles []string, whyFull string) {
-	if err := copyBase(in.Base, in.Path, in.BaseSHA256, in.BaseIdentity); err != nil {
+	var err error
+	if c := in.BaseCopy; c != nil && c.from == in.Base && c.wantSHA256 == in.BaseSHA256 {
+		err = c.Wait()
+	} else {
+		c.Discard()
+		err = copyBase(in.Base, in.Path, in.BaseSHA256, in.BaseIdentity)
+	}
+	if err != nil {
 		os.Remove(in.Path)
 		return nil, base, nil, err.Error()
 	}
 	// Opened as the build will use it: one open, not a read-only one to look and another
 	// to build.
-	db, err := Open(in.Path, false)
+	db, err = Open(in.Path, false)
 	if err == nil {
 		db.SetMaxOpenConns(1)
 		if base, err = readBuild(ctx, db); err == nil {
@@ -284,6 +292,42 @@ func startFromBase(ctx context.Context, in Input) (db *sql.DB, base BuildInfo, n
 		return nil, base, nil, whyFull
 	}
 	return db, base, newFiles, ""
+}
+
+// BaseCopy is a copy of the published warehouse made in the background for an incremental
+// build to start from (Input.BaseCopy): a batch starts it once its inbox shows a file, and
+// the disk copies while the file is read.
+type BaseCopy struct {
+	from, to, wantSHA256 string
+	done                 chan struct{}
+	err                  error
+}
+
+// StartBaseCopy starts copying the published warehouse at from to the new file at to, as
+// an incremental build would (Input.Base, BaseSHA256, BaseIdentity).
+func StartBaseCopy(from, to, wantSHA256 string, published *fsutil.Identity) *BaseCopy {
+	c := &BaseCopy{from: from, to: to, wantSHA256: wantSHA256, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		if c.err = copyBase(from, to, wantSHA256, published); c.err != nil {
+			os.Remove(to)
+		}
+	}()
+	return c
+}
+
+// Wait returns once the copy is made, with its error.
+func (c *BaseCopy) Wait() error {
+	<-c.done
+	return c.err
+}
+
+// Discard waits for the copy and removes it: for a batch that does not build from it.
+func (c *BaseCopy) Discard() {
+	if c != nil {
+		c.Wait()
+		os.Remove(c.to)
+	}
 }
 
 // copyBase copies the published warehouse at from to a new file at to, making sure the

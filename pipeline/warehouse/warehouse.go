@@ -59,7 +59,11 @@ type Input struct {
 	// BaseIdentity, when set, is the base's fsutil.Identity when it was published: while
 	// the file still has it, its bytes are taken to be the published ones without hashing.
 	BaseIdentity *fsutil.Identity
-	NewFiles     func(BuildInfo) (newFiles []string, whyFull string)
+	// BaseCopy, when set, is the copy of Base to Path already under way (StartBaseCopy):
+	// the build waits for it instead of copying. The build owns it: whatever the build
+	// does, it leaves no copy behind but the file it built.
+	BaseCopy *BaseCopy
+	NewFiles func(BuildInfo) (newFiles []string, whyFull string)
 	// BatchID and Fingerprint name the build in its table _build: the batch, and what the
 	// build is made of (program, SQL, constants, files), so that a later batch can tell
 	// whether this warehouse can be its base.
@@ -68,7 +72,16 @@ type Input struct {
 	// Progress, when set, is told as each step of the build starts: step n of steps, and
 	// the step's table, model or file (a terminal's progress display; never the log).
 	Progress func(step, steps int, name string)
+	// Finished, when set, is called once the file is built and checkpointed, before it is
+	// closed, with the build's database: what is read from the file as it will be
+	// published (the exports, the report) is read through the build's own DuckDB, its
+	// memory limit and its cache, without opening the file again. It must only read, on
+	// at most finishConns connections of db at a time. Its error is the build's.
+	Finished func(ctx context.Context, db *sql.DB) error
 }
+
+// finishConns bounds the connections Input.Finished uses beside the build's own.
+const finishConns = 2
 
 // BuildInfo is what a warehouse says of its own build (the table _build) and of the files
 // it holds (_files).
@@ -170,7 +183,11 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("stage", "warehouse")
-	if _, err := os.Stat(in.Path); err == nil {
+	if c := in.BaseCopy; c != nil && (in.Base == "" || c.to != in.Path) {
+		c.Discard() // not a copy this build starts from
+		in.BaseCopy = nil
+	}
+	if _, err := os.Stat(in.Path); err == nil && in.BaseCopy == nil {
 		return res, fmt.Errorf("warehouse: %s already exists", in.Path)
 	}
 	// The ingest before the build leaves its buffers to the garbage collector, which would
@@ -402,6 +419,12 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		return nil
 	}); err != nil {
 		return res, err
+	}
+	if in.Finished != nil {
+		db.SetMaxOpenConns(1 + finishConns)
+		if err := in.Finished(ctx, db); err != nil {
+			return res, err
+		}
 	}
 	return res, nil
 }
