@@ -42,3 +42,16 @@ func (w *writebackWriter) Write(p []byte) (int, error) {
 func StartWriteback(f *os.File) {
 	_ = unix.SyncFileRange(int(f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
+
+// ReleaseCache tells the kernel that the file at path will not be read soon, so that its
+// pages in the page cache may go now (posix_fadvise POSIX_FADV_DONTNEED) rather than when
+// memory runs short. Best effort, like StartWriteback: it changes what is cached, never
+// what is stored.
+func ReleaseCache(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+}

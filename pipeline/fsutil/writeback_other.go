@@ -13,3 +13,6 @@ func WritebackWriter(f *os.File) io.Writer { return f }
 
 // StartWriteback does nothing here: the caller's Sync writes the file.
 func StartWriteback(*os.File) {}
+
+// ReleaseCache does nothing here: the system decides what stays cached.
+func ReleaseCache(string) {}

@@ -304,11 +304,15 @@ type BaseCopy struct {
 }
 
 // StartBaseCopy starts copying the published warehouse at from to the new file at to, as
-// an incremental build would (Input.Base, BaseSHA256, BaseIdentity).
-func StartBaseCopy(from, to, wantSHA256 string, published *fsutil.Identity) *BaseCopy {
+// an incremental build would (Input.Base, BaseSHA256, BaseIdentity). first, when set, runs
+// before the copy, on the same goroutine.
+func StartBaseCopy(from, to, wantSHA256 string, published *fsutil.Identity, first func()) *BaseCopy {
 	c := &BaseCopy{from: from, to: to, wantSHA256: wantSHA256, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
+		if first != nil {
+			first()
+		}
 		if c.err = copyBase(from, to, wantSHA256, published); c.err != nil {
 			os.Remove(to)
 		}
