@@ -102,6 +102,13 @@ spend AS (
     WHERE s.received AND s.project_id IN (SELECT project_id FROM registered)
 ),
 
+-- The departments of each project's spend, once each (spend has a row a month): trimmed
+-- and counted below on these few rows, not on every month's (MATERIALIZED keeps the
+-- filters of its readers from being pushed down to spend's rows).
+spend_departments AS MATERIALIZED (
+    SELECT DISTINCT project_id, department FROM spend
+),
+
 outc AS (
     SELECT
         o.*,
@@ -250,7 +257,7 @@ departments AS (
         SELECT project_id, trim(unnest(string_split(partner_departments, ';'))) AS department
         FROM registered
         UNION ALL
-        SELECT project_id, trim(department) AS department FROM spend
+        SELECT project_id, trim(department) AS department FROM spend_departments
     )
     WHERE department IS NOT NULL AND department <> ''
     GROUP BY project_id
@@ -276,13 +283,15 @@ returns AS (
         coalesce(rc.returns_received, 0) AS returns_received
     FROM returns_window AS w
     LEFT JOIN (
-        SELECT project_id, count(DISTINCT department) AS spend_departments
-        FROM spend
+        SELECT project_id, count(department) AS spend_departments
+        FROM spend_departments
         GROUP BY project_id
     ) AS sd USING (project_id)
     LEFT JOIN (
         SELECT m.project_id, count(*) AS returns_received
-        FROM (SELECT DISTINCT project_id, department, financial_year, period, month FROM spend) AS m
+        -- spend is one row per (department, financial_year, period), the grain of
+        -- spend_department_periods: each a return
+        FROM spend AS m
         JOIN returns_window AS w2 USING (project_id)
         WHERE m.month BETWEEN w2.window_start AND w2.window_end
         GROUP BY m.project_id
