@@ -224,7 +224,9 @@ func SHA256File(path string) (sum string, size int64, err error) {
 // its start whatever its offset, without moving the offset (f may be read elsewhere too).
 func SHA256Of(f *os.File) (sum string, size int64, err error) {
 	h := sha256.New()
-	if size, err = io.Copy(h, io.NewSectionReader(f, 0, 1<<62)); err != nil {
+	// Read a megabyte at a time: io.Copy's 32 KB is a system call per 32 KB, a tenth of
+	// the time of hashing a 170 MB warehouse.
+	if size, err = io.CopyBuffer(h, io.NewSectionReader(f, 0, 1<<62), make([]byte, 1<<20)); err != nil {
 		return "", 0, err
 	}
 	return hex.EncodeToString(h.Sum(nil)), size, nil
