@@ -337,7 +337,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if err := step("loaded", "table", "_rejects", func() error { return loadRejects(ctx, conn, in.LakeDir, in.Files) }); err != nil {
 		return res, err
 	}
-	if err := step("loaded", "table", "raw_scorecard_history", func() error { return loadHistory(ctx, conn, in.LakeDir, in.BatchID) }); err != nil {
+	if err := step("loaded", "table", "raw_scorecard_history", func() error { return loadHistory(ctx, conn, in.LakeDir, in.BatchID, incremental) }); err != nil {
 		return res, err
 	}
 	// From here on tables are built with ORDER BY and read in that order (the marts are
