@@ -158,7 +158,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	// across many files can still run out of memory at a small warehouse.memory_limit. A
 	// night's build should not fail for that: it is done again with twice the limit, then
 	// four times, and the log says to raise the setting.
-	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && warehouse.IsOutOfMemory(err) && fin.err == nil && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
+	for limit, tries := in.Resources.MemoryLimit, 0; err != nil && warehouse.IsOutOfMemory(err) && limit != "" && tries < 2 && ctx.Err() == nil; tries++ {
 		bytes, perr := config.ParseMemoryLimit(limit)
 		if perr != nil {
 			break
@@ -199,7 +199,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	// The exports, the digest and what recordPublished needs were taken from the finished
 	// file by finish, before DuckDB closed it. The digest is of the bytes as finish found
 	// them: should the close have changed the file after all, it is taken again.
-	d := <-fin.digested
+	d := fin.digest()
 	if d.err == nil {
 		if now, err := fin.built.Stat(); err != nil || identityStamp(now) != identityStamp(fin.info) {
 			b.log.Warn("the warehouse file changed as DuckDB closed it: its digest is taken again", "file", buildPath)
@@ -284,7 +284,7 @@ func (b *batch) whyFull(pub published) string {
 // used lately is faulted in from the host at about 2 ms a megabyte: the 170 MB copy of a
 // 5M-line warehouse took 0.35 s of such memory and 0.05-0.08 s of pages just let go, and a
 // one-file night in make bench went from 1.47 s to about 1.05 s.
-func (b *batch) startBaseCopy(known []ledger.File) {
+func (b *batch) startBaseCopy(ctx context.Context, known []ledger.File) {
 	if b.baseCopy != nil {
 		return
 	}
@@ -297,7 +297,7 @@ func (b *batch) startBaseCopy(known []ledger.File) {
 			releaseCold(b.ws, known, info.Size(), info.Size())
 		}
 	}
-	b.baseCopy = warehouse.StartBaseCopy(b.ws.WarehouseFile(), b.buildPath(), pub.WarehouseSHA256, pub.WarehouseIdentity, release)
+	b.baseCopy = warehouse.StartBaseCopy(ctx, b.ws.WarehouseFile(), b.buildPath(), pub.WarehouseSHA256, pub.WarehouseIdentity, release)
 }
 
 // releaseCold lets the page cache drop (fsutil.ReleaseCache) files the workspace keeps but
@@ -345,7 +345,7 @@ type finishing struct {
 	info     os.FileInfo // built as it was when its digest began
 	digested chan digest // the digest of built, once taken
 	ready    *readied    // for recordPublished, until handed to it
-	err      error       // finish's error: the build is not made again for it
+	err      error       // finish's error: the build is not made again in full for it
 }
 
 type digest struct {
@@ -353,8 +353,23 @@ type digest struct {
 	err error
 }
 
-// close releases what finish left that was not handed on.
+// digest waits for the digest finish started and returns it; the zero digest when none
+// is under way.
+func (fin *finishing) digest() digest {
+	if fin.digested == nil {
+		return digest{err: errors.New("batch: no digest of the build was taken")}
+	}
+	d := <-fin.digested
+	fin.digested = nil
+	return d
+}
+
+// close releases what finish left that was not handed on, once its digest, if one is
+// still being taken, is done with the file.
 func (fin *finishing) close() {
+	if fin.digested != nil {
+		fin.digest()
+	}
 	if fin.built != nil {
 		fin.built.Close()
 		fin.built = nil
@@ -371,6 +386,7 @@ func (fin *finishing) close() {
 // were.
 func (b *batch) finish(ctx context.Context, db *sql.DB, buildPath string, fin *finishing) error {
 	fin.close() // what an earlier build of this batch left
+	fin.err = nil
 	b.stage = "exporting the marts"
 	start := time.Now()
 	built, err := os.Open(buildPath)
@@ -382,10 +398,11 @@ func (b *batch) finish(ctx context.Context, db *sql.DB, buildPath string, fin *f
 		fin.err = err
 		return err
 	}
-	fin.digested = make(chan digest, 1)
+	digested := make(chan digest, 1)
+	fin.digested = digested
 	go func() {
 		sum, _, err := fsutil.SHA256Of(built)
-		fin.digested <- digest{sum, err}
+		digested <- digest{sum, err}
 	}()
 	type readying struct {
 		r   *readied
@@ -405,7 +422,7 @@ func (b *batch) finish(ctx context.Context, db *sql.DB, buildPath string, fin *f
 		b.log.Warn("the scorecard history and report could not be read from the new warehouse before publishing it: they are read once it is live", "error", ready.err)
 	}
 	if err != nil {
-		<-fin.digested // the digest is done with built
+		fin.digest() // done with built
 		fin.err = err
 		os.RemoveAll(fin.staging)
 		return err

@@ -257,7 +257,7 @@ func (b *batch) ingestInbox(ctx context.Context) error {
 			arrival++
 			// A file to read: the disk copies the published warehouse for the build
 			// meanwhile.
-			b.startBaseCopy(known)
+			b.startBaseCopy(ctx, known)
 			b.stage = "reading " + f.rel + " into the lake"
 			rec, err := b.ingestOne(ctx, f, sha, size, arrival)
 			if err != nil {

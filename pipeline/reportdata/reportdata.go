@@ -1,6 +1,7 @@
 // Package reportdata reads what the evidence report shows out of a warehouse file, with the
 // queries in sql/report/, and hands it to pipeline/report as a report.Data. It opens the
-// file read-only and changes nothing; it knows nothing of HTML, and pipeline/report
+// file read-only (Load), or reads a warehouse already open (LoadFrom: a batch's build,
+// once finished), and changes nothing; it knows nothing of HTML, and pipeline/report
 // nothing of SQL.
 package reportdata
 

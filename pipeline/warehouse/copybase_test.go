@@ -1,8 +1,11 @@
 package warehouse
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +35,7 @@ func TestCopyBaseTrustsOnlyTheIdentityPublished(t *testing.T) {
 
 	copyTo := func(name string, trusted *fsutil.Identity, wantSHA256 string) ([]byte, error) {
 		to := filepath.Join(dir, name)
-		if err := copyBase(live, to, wantSHA256, trusted); err != nil {
+		if err := copyBase(context.Background(), live, to, wantSHA256, trusted); err != nil {
 			return nil, err
 		}
 		return os.ReadFile(to)
@@ -69,5 +72,36 @@ func TestCopyBaseTrustsOnlyTheIdentityPublished(t *testing.T) {
 	// Without a recorded identity the digest decides, as before.
 	if _, err := copyTo("hashed.duckdb", nil, want); err == nil {
 		t.Error("a changed file passed the digest check")
+	}
+}
+
+// TestBaseCopyStops: a copy started for a batch that has stopped (its context done) ends
+// with the context's error and leaves no file, and Discard of a finished copy removes it.
+func TestBaseCopyStops(t *testing.T) {
+	dir := t.TempDir()
+	live := filepath.Join(dir, "sof.duckdb")
+	if err := os.WriteFile(live, []byte(strings.Repeat("published warehouse bytes\n", 10000)), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	stopped := StartBaseCopy(ctx, live, filepath.Join(dir, ".build-stopped.duckdb"), "", nil, nil)
+	if err := stopped.Wait(); !errors.Is(err, context.Canceled) {
+		t.Errorf("copy for a stopped batch: %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".build-stopped.duckdb")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the stopped copy is left: %v", err)
+	}
+	ran := false
+	done := StartBaseCopy(context.Background(), live, filepath.Join(dir, ".build-done.duckdb"), "", nil, func() { ran = true })
+	if err := done.Wait(); err != nil || !ran {
+		t.Fatalf("copy: %v (first ran: %t)", err, ran)
+	}
+	if got, err := os.ReadFile(filepath.Join(dir, ".build-done.duckdb")); err != nil || len(got) != 26*10000 {
+		t.Fatalf("the copy: %d bytes, %v", len(got), err)
+	}
+	done.Discard()
+	if _, err := os.Stat(filepath.Join(dir, ".build-done.duckdb")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a discarded copy is left: %v", err)
 	}
 }

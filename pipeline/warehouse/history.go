@@ -71,7 +71,8 @@ func loadHistory(ctx context.Context, db querier, lakeDir, building string, incr
 // scorecard's place among kept, withdrawn as kept says): 0 when the table holds anything
 // else, or cannot be read. A scorecard with no rows (a batch before any project was
 // registered) leaves no row to hold it: one the table lacks before its last must have
-// none.
+// none. A scorecard held is not read again: the lake's are written once (history.Record
+// never replaces one, and a repair of the lake makes the next build a full one).
 func historyHeld(ctx context.Context, db querier, kept []history.Entry) int {
 	rows, err := db.QueryContext(ctx, "SELECT batch_id, batch_seq, withdrawn FROM raw_scorecard_history GROUP BY ALL ORDER BY batch_seq, batch_id")
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -261,7 +262,7 @@ func startFromBase(ctx context.Context, in Input) (db *sql.DB, base BuildInfo, n
 		err = c.Wait()
 	} else {
 		c.Discard()
-		err = copyBase(in.Base, in.Path, in.BaseSHA256, in.BaseIdentity)
+		err = copyBase(ctx, in.Base, in.Path, in.BaseSHA256, in.BaseIdentity)
 	}
 	if err != nil {
 		os.Remove(in.Path)
@@ -304,16 +305,16 @@ type BaseCopy struct {
 }
 
 // StartBaseCopy starts copying the published warehouse at from to the new file at to, as
-// an incremental build would (Input.Base, BaseSHA256, BaseIdentity). first, when set, runs
-// before the copy, on the same goroutine.
-func StartBaseCopy(from, to, wantSHA256 string, published *fsutil.Identity, first func()) *BaseCopy {
+// an incremental build would (Input.Base, BaseSHA256, BaseIdentity), until ctx is done.
+// first, when set, runs before the copy, on the same goroutine.
+func StartBaseCopy(ctx context.Context, from, to, wantSHA256 string, published *fsutil.Identity, first func()) *BaseCopy {
 	c := &BaseCopy{from: from, to: to, wantSHA256: wantSHA256, done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		if first != nil {
 			first()
 		}
-		if c.err = copyBase(from, to, wantSHA256, published); c.err != nil {
+		if c.err = copyBase(ctx, from, to, wantSHA256, published); c.err != nil {
 			os.Remove(to)
 		}
 	}()
@@ -334,13 +335,16 @@ func (c *BaseCopy) Discard() {
 	}
 }
 
+// copyChunk is how much copyBase copies between two looks at whether to stop.
+const copyChunk = 64 << 20
+
 // copyBase copies the published warehouse at from to a new file at to, making sure the
 // bytes are those published, with the SHA-256 wantSHA256: by reading them through the
 // hash on the way, or, when the file still has the identity it had when it was published
 // (published, not nil), by that alone. Then the kernel copies the file (copy_file_range),
 // and a night with one small file does not read the whole warehouse through a hash (a
 // third of a second at 5M lines). sofpipe verify still reads every byte.
-func copyBase(from, to, wantSHA256 string, published *fsutil.Identity) error {
+func copyBase(ctx context.Context, from, to, wantSHA256 string, published *fsutil.Identity) error {
 	src, err := os.Open(from)
 	if err != nil {
 		return err
@@ -360,9 +364,19 @@ func copyBase(from, to, wantSHA256 string, published *fsutil.Identity) error {
 	if trusted || wantSHA256 == "" {
 		w = dst // *os.File to *os.File: io.Copy lets the kernel copy
 	}
-	if _, err := io.Copy(w, src); err != nil {
-		dst.Close()
-		return err
+	// A chunk at a time, so that a batch that stops (a service stopping) does not wait for
+	// the whole of a large warehouse; io.CopyN still lets the kernel copy.
+	for {
+		if err := ctx.Err(); err != nil {
+			dst.Close()
+			return err
+		}
+		if _, err := io.CopyN(w, src, copyChunk); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			dst.Close()
+			return err
+		}
 	}
 	// The build's first checkpoint syncs the file; the disk writes the copy meanwhile.
 	fsutil.StartWriteback(dst)
