@@ -110,7 +110,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) (out Outcome, err 
 		return out, b.failed(err)
 	}
 	defer func() {
-		b.baseCopy.Discard() // a batch that stopped before its build
+		b.baseCopy.Discard() // a batch that did not build from it
 		if err != nil {
 			err = b.failed(err)
 		}

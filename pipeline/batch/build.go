@@ -54,8 +54,6 @@ func (b *batch) buildAndPublish(ctx context.Context) (Outcome, error) {
 	_, markErr := os.Stat(b.ws.RebuildNeeded())
 	if pub.Fingerprint == fp && statErr == nil && !b.opt.ForceBuild && markErr != nil {
 		b.log.Info("nothing new since the last published warehouse: not rebuilt", "published_batch", pub.BatchID)
-		b.baseCopy.Discard()
-		b.baseCopy = nil
 		b.run.Status = StatusUnchanged
 		b.run.Warehouse = b.ws.WarehouseFile()
 	} else {
@@ -323,18 +321,15 @@ func releaseCold(ws workspace.Workspace, known []ledger.File, now, later int64) 
 		}
 	}
 	slices.SortFunc(files, func(a, b cold) int { return b.mtime.Compare(a.mtime) })
-	for len(files) > 0 && now > 0 {
-		fsutil.ReleaseCache(files[0].path)
-		now -= files[0].size
-		files = files[1:]
-	}
-	go func() {
-		for len(files) > 0 && later > 0 {
+	release := func(budget int64) {
+		for len(files) > 0 && budget > 0 {
 			fsutil.ReleaseCache(files[0].path)
-			later -= files[0].size
+			budget -= files[0].size
 			files = files[1:]
 		}
-	}()
+	}
+	release(now)
+	go release(later)
 }
 
 // finishing is what a batch takes from its build's finished file before DuckDB closes it

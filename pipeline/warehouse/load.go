@@ -258,10 +258,9 @@ func incrementalModels(ctx context.Context, db querier, models []sqlmodels.Scrip
 // removed the copy.
 func startFromBase(ctx context.Context, in Input) (db *sql.DB, base BuildInfo, newFiles []string, whyFull string) {
 	var err error
-	if c := in.BaseCopy; c != nil && c.from == in.Base && c.wantSHA256 == in.BaseSHA256 {
-		err = c.Wait()
+	if in.BaseCopy != nil { // Build has checked it is this one
+		err = in.BaseCopy.Wait()
 	} else {
-		c.Discard()
 		err = copyBase(ctx, in.Base, in.Path, in.BaseSHA256, in.BaseIdentity)
 	}
 	if err != nil {
@@ -319,6 +318,11 @@ func StartBaseCopy(ctx context.Context, from, to, wantSHA256 string, published *
 		}
 	}()
 	return c
+}
+
+// of reports whether c is the copy in's build starts from: of its base, to its path.
+func (c *BaseCopy) of(in Input) bool {
+	return in.Base != "" && c.from == in.Base && c.to == in.Path && c.wantSHA256 == in.BaseSHA256
 }
 
 // Wait returns once the copy is made, with its error.

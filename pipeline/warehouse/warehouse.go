@@ -188,7 +188,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	log = log.With("stage", "warehouse")
-	if c := in.BaseCopy; c != nil && (in.Base == "" || c.to != in.Path) {
+	if c := in.BaseCopy; c != nil && !c.of(in) {
 		c.Discard() // not a copy this build starts from
 		in.BaseCopy = nil
 	}
