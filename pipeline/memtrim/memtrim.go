@@ -8,3 +8,7 @@ package memtrim
 // Trim asks the C allocator to return its free memory to the system, where it can (glibc's
 // malloc_trim); elsewhere it does nothing. It reports whether any memory was returned.
 func Trim() bool { return trim() }
+
+// Resident returns the memory of this process the system holds in RAM (its resident set),
+// in bytes; false where the system does not say (Linux's /proc/self/statm).
+func Resident() (int64, bool) { return resident() }

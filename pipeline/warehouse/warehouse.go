@@ -260,10 +260,10 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	if err := ApplyResources(ctx, conn, resources); err != nil {
 		return res, err
 	}
-	// FSST, DuckDB's compression for text that no dictionary fits (line_ref, near unique),
-	// costs a full build more than any other step of storing the lines (1 s of CPU at 5M
-	// lines) for a file a third smaller; without it the file is still smaller than when
-	// every line was stored twice.
+	// FSST, DuckDB's compression for text that no dictionary fits, is off: on every text
+	// column it cost a full build 1 s of CPU at 5M lines, and the models' tables gain
+	// little from it. spend_versions' line_ref, near unique, is the exception, declared
+	// with it and loaded with it on (loadDataset).
 	if _, err := conn.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
@@ -277,7 +277,9 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		}
 		return chk.exclusive(f)
 	}
-	// step runs one part of the build and logs how long it took (sofpipe run -v).
+	// step runs one part of the build, lets go of memory after it (releaseMemory: in a
+	// full build, and in an incremental one whose process holds more than
+	// nightResidentCap) and logs how long it took (sofpipe run -v).
 	steps, done := buildSteps(), 0
 	step := func(msg, key, name string, f func() error) error {
 		done++
@@ -286,8 +288,10 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		if err := f(); err != nil {
 			return err
 		}
-		if err := releaseMemory(ctx, conn, resources.MemoryLimit, exclusive); err != nil {
-			return err
+		if resident, ok := memtrim.Resident(); !incremental || !ok || resident > nightResidentCap {
+			if err := releaseMemory(ctx, conn, resources.MemoryLimit, exclusive); err != nil {
+				return err
+			}
 		}
 		log.Debug(msg, key, name, "seconds", time.Since(start).Seconds())
 		return nil
@@ -439,6 +443,15 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	return res, nil
 }
 
+// nightResidentCap is the resident memory of the process above which a step of an
+// incremental build lets go of memory (releaseMemory), as every step of a full build
+// does. A night's steps are small, and releasing after each cost a one-file night on a
+// 5M-line workspace 0.05-0.1 s of its second; without any, a night on 20M lines peaked at
+// 240-268 MiB, over the 256 MiB a whole run is held to, its process growing by up to
+// 30 MB in one step. Above 216 MiB, a step releases: such nights peaked at 217-237 MiB,
+// while a 5M-line night (at most 220 MiB after a step) seldom pays for a release.
+const nightResidentCap = 216 << 20
+
 // releaseMemory hands back, between two steps of a build, the memory the step before
 // used and the next may not need. DuckDB keeps the blocks a step read or wrote cached up
 // to its memory_limit, and the next step's working memory comes on top of them (a 20M-line
@@ -452,6 +465,12 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 // next has room, and the small steps of an incremental build would otherwise spend a
 // fifth of a night's second writing their tables out to temporary files and reading them
 // back. exclusive runs the lowering of the limit while no data test runs beside it.
+//
+// An incremental build calls it only once the process holds more than nightResidentCap
+// (Build): what DuckDB holds after a night's step is mostly the base's blocks it read,
+// which its own limit lets go of for free as the next step needs room, while lowering the
+// limit also wrote the night's new tables out, to be read back by the checkpoint, and
+// malloc_trim gave back pages the next step faulted in again.
 func releaseMemory(ctx context.Context, db querier, limit string, exclusive func(func() error) error) error {
 	if limit == "" {
 		memtrim.Trim()

@@ -46,7 +46,10 @@ JOIN _contested_keys AS k
  AND s.period = k.period
  AND s.budget_type = k.budget_type
  AND s.line_ref IS NOT DISTINCT FROM k.line_ref
-WHERE s.current AND s._file_sha256 NOT IN (SELECT file_sha256 FROM _new_files)
+-- An older file's line: every new file arrived after every file before (the condition for
+-- an incremental build), and an arrival is a number stored once a row group, where the
+-- file's digest would be 64 characters a line to look up (a sixth of this join's time).
+WHERE s.current AND s._arrival < (SELECT min(_arrival) FROM _new_spend)
 UNION ALL
 SELECT _row, project_id, department, financial_year, period, budget_type, _arrival, _file_sha256, actual_gbp, planned_gbp
 FROM _new_spend
