@@ -206,12 +206,14 @@ func loadDataset(ctx context.Context, db querier, ds *contract.Dataset, lakeDir 
 		FROM read_parquet([%s], %s) r
 		JOIN _files f ON f.file_sha256 = r._file_sha256`, table, strings.Join(paths, ", "), hive)
 	if ds.Name == contract.Spend {
-		// The build keeps FSST off (Build), and DuckDB compresses the lines as it writes
-		// them: FSST is on while it does, for the columns declared with it.
+		// The build keeps FSST off (Build). DuckDB compresses a load's lines as it writes
+		// them, a row group (122,880 lines) at a time: FSST is on meanwhile, for the
+		// columns left to its choice (columnCompression).
 		q = "SET disabled_compression_methods = ''; " + q + "; " + fsstOff
 	}
 	if _, err := db.ExecContext(ctx, q); err != nil {
 		if ds.Name == contract.Spend {
+			// The build stops with err; off again all the same, whichever statement failed.
 			db.ExecContext(context.WithoutCancel(ctx), fsstOff)
 		}
 		return fmt.Errorf("warehouse: %s: %w", table, err)
@@ -227,7 +229,9 @@ const fsstOff = "SET disabled_compression_methods = 'fsst'"
 // line to line. Stored plain, it was 72 MB of a 5M-line warehouse's 165 MB, and a night
 // copies the published file and takes its SHA-256: with FSST the file is 116 MB, the full
 // build loads the lines as fast, and model 011's join on the natural key, the one step of
-// a night that reads line_ref, takes as long.
+// a night that reads line_ref, takes as long. A night's few lines wait in memory for the
+// checkpoint, which compresses them with FSST off, as the models' tables: the last row
+// group keeps line_ref plain until the next full build.
 var fsstColumns = map[string]bool{"line_ref": true}
 
 // columnCompression is how a column of spend_versions (name, of DuckDB type duckType) is

@@ -262,8 +262,8 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 	}
 	// FSST, DuckDB's compression for text that no dictionary fits, is off: on every text
 	// column it cost a full build 1 s of CPU at 5M lines, and the models' tables gain
-	// little from it. spend_versions' line_ref, near unique, is the exception, declared
-	// with it and loaded with it on (loadDataset).
+	// little from it. spend_versions' line_ref, near unique, is the exception: the lines
+	// are loaded with it on (loadDataset).
 	if _, err := conn.ExecContext(ctx, "SET disabled_compression_methods = 'fsst'"); err != nil {
 		return res, fmt.Errorf("warehouse: settings: %w", err)
 	}
@@ -288,7 +288,7 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 		if err := f(); err != nil {
 			return err
 		}
-		if resident, ok := memtrim.Resident(); !incremental || !ok || resident > nightResidentCap {
+		if !incremental || residentOver(nightResidentCap) {
 			if err := releaseMemory(ctx, conn, resources.MemoryLimit, exclusive); err != nil {
 				return err
 			}
@@ -451,6 +451,13 @@ func Build(ctx context.Context, in Input) (res Result, err error) {
 // 30 MB in one step. Above 216 MiB, a step releases: such nights peaked at 217-237 MiB,
 // while a 5M-line night (at most 220 MiB after a step) seldom pays for a release.
 const nightResidentCap = 216 << 20
+
+// residentOver reports whether the process holds more than limit bytes in RAM, or the
+// system does not say (memtrim.Resident).
+func residentOver(limit int64) bool {
+	resident, ok := memtrim.Resident()
+	return !ok || resident > limit
+}
 
 // releaseMemory hands back, between two steps of a build, the memory the step before
 // used and the next may not need. DuckDB keeps the blocks a step read or wrote cached up

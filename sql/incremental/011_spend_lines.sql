@@ -47,8 +47,9 @@ JOIN _contested_keys AS k
  AND s.budget_type = k.budget_type
  AND s.line_ref IS NOT DISTINCT FROM k.line_ref
 -- An older file's line: every new file arrived after every file before (the condition for
--- an incremental build), and an arrival is a number stored once a row group, where the
--- file's digest would be 64 characters a line to look up (a sixth of this join's time).
+-- an incremental build). An arrival is a number, compressed to next to nothing where a row
+-- group holds one file's lines; the file's digest, looked up instead, was 64 characters a
+-- line to hash (a sixth of this join's time).
 WHERE s.current AND s._arrival < (SELECT min(_arrival) FROM _new_spend)
 UNION ALL
 SELECT _row, project_id, department, financial_year, period, budget_type, _arrival, _file_sha256, actual_gbp, planned_gbp
