@@ -149,7 +149,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		// Whatever stopped the incremental build, a full build from the lake does not
 		// depend on it.
 		b.log.Warn("incremental warehouse build failed: building in full", "error", err)
-		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles, in.BaseCopy = "", "", nil, nil, nil
+		fromLake(&in)
 		res, err = warehouse.Build(ctx, in)
 	}
 	// DuckDB spills most of its work to disk, but not all of it: a build over spend spread
@@ -166,7 +166,7 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 		more := *in.Resources
 		more.MemoryLimit = limit
 		in.Resources = &more
-		in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles, in.BaseCopy = "", "", nil, nil, nil
+		fromLake(&in)
 		res, err = warehouse.Build(ctx, in)
 	}
 	b.run.WarehouseBuild = res.Kind
@@ -245,6 +245,11 @@ func (b *batch) build(ctx context.Context, files []ledger.File, pub published, o
 	}
 	out.Exports = written
 	return sum, published, nil
+}
+
+// fromLake makes in a full build, from the lake alone: no base, no copy of it.
+func fromLake(in *warehouse.Input) {
+	in.Base, in.BaseSHA256, in.BaseIdentity, in.NewFiles, in.BaseCopy = "", "", nil, nil, nil
 }
 
 // buildPath is where the batch builds its warehouse, beside the published one.
@@ -348,8 +353,8 @@ type digest struct {
 	err error
 }
 
-// digest waits for the digest finish started and returns it; the zero digest when none
-// is under way.
+// digest waits for the digest finish started and returns it; an error when none is under
+// way.
 func (fin *finishing) digest() digest {
 	if fin.digested == nil {
 		return digest{err: errors.New("batch: no digest of the build was taken")}

@@ -167,12 +167,17 @@ func loadDataset(ctx context.Context, db querier, ds *contract.Dataset, lakeDir 
 		table = "spend_versions"
 	}
 	if create {
-		cols := make([]string, 0, len(ds.Columns)+4)
+		names := make([]string, 0, len(ds.Columns)+4)
+		types := make([]string, 0, len(ds.Columns)+4)
 		for _, c := range ds.Columns {
-			cols = append(cols, fmt.Sprintf("%s %s%s", ident(c.Name), DuckType(c.Type), columnCompression(ds, c.Name, DuckType(c.Type))))
+			names, types = append(names, c.Name), append(types, DuckType(c.Type))
 		}
-		cols = append(cols, "_file_sha256 VARCHAR"+columnCompression(ds, "_file_sha256", "VARCHAR"), "_source_line BIGINT",
-			"_batch_id VARCHAR"+columnCompression(ds, "_batch_id", "VARCHAR"), "_arrival BIGINT")
+		names = append(names, "_file_sha256", "_source_line", "_batch_id", "_arrival")
+		types = append(types, "VARCHAR", "BIGINT", "VARCHAR", "BIGINT")
+		cols := make([]string, 0, len(names)+1)
+		for i, n := range names {
+			cols = append(cols, ident(n)+" "+types[i]+columnCompression(ds, n, types[i]))
+		}
 		if ds.Name == contract.Spend {
 			cols = append(cols, "current BOOLEAN NOT NULL DEFAULT true")
 		}
